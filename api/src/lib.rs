@@ -1,0 +1,12 @@
+//! The integration gateway for lending platforms, as a library: the binary
+//! `gateway` and the black-box tests both build on [`app::App`].
+pub mod app;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod ids;
+pub mod ingest;
+pub mod projection;
+pub mod routes;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,57 @@
+use std::io::Read;
+
+use anyhow::Context;
+use api::{app, config::Config, ingest::canopy, store, telemetry};
+use clap::{Parser, Subcommand};
+
+/// The integration gateway for lending platforms.
+#[derive(Parser)]
+#[command(name = "gateway", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the gateway (the default).
+    Serve,
+    /// Apply the store's migrations and exit.
+    Migrate,
+    /// Read a Canopy webhook body (or just its `data` object) on stdin and
+    /// print it signed with `secret`, ready to POST to /webhooks/canopy.
+    SignCanopy {
+        #[arg(long, env = "CANOPY_SIGNING_SECRET")]
+        secret: String,
+        /// The event name to use when stdin holds only `data`.
+        #[arg(long, default_value = "test_event")]
+        event: String,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    telemetry::init();
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let config = Config::from_env()?;
+            let app = app::App::build(config).await?;
+            app.run_until_stopped(app::shutdown_signal()).await?;
+        }
+        Command::Migrate => {
+            let config = Config::from_env()?;
+            let db = store::connect(&config.database_url).await?;
+            store::migrate(&db).await?;
+            tracing::info!("migrations applied");
+        }
+        Command::SignCanopy { secret, event } => {
+            let mut input = String::new();
+            std::io::stdin().read_to_string(&mut input)?;
+            let body: serde_json::Value =
+                serde_json::from_str(&input).context("stdin is not JSON")?;
+            println!("{}", canopy::signed_body(&secret, body, &event)?);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,14 @@
+//! HTTP surface: one `router()` per area, merged here.
+mod health;
+mod webhooks;
+
+use axum::Router;
+
+use crate::app::AppState;
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(health::router())
+        .merge(webhooks::router(state.config.max_body_bytes))
+        .with_state(state)
+}

@@ -1,0 +1,33 @@
+//! All SeaORM queries. Functions take `&impl ConnectionTrait` so they compose
+//! inside one transaction; the [`writer`] owns the ingest transaction.
+pub mod accounts;
+pub mod events;
+pub mod rejections;
+pub mod writer;
+
+use std::time::Duration;
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+
+/// Connects with short timeouts, so an unreachable store answers 503 quickly
+/// instead of holding the provider's request.
+pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
+    let mut options = ConnectOptions::new(url);
+    options
+        .max_connections(16)
+        .min_connections(0)
+        .connect_timeout(Duration::from_secs(3))
+        .acquire_timeout(Duration::from_secs(3))
+        .sqlx_logging(false);
+    Database::connect(options).await
+}
+
+pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
+    Migrator::up(db, None).await
+}
+
+/// Is the store answering?
+pub async fn ping(db: &DatabaseConnection) -> bool {
+    db.ping().await.is_ok()
+}

@@ -1,0 +1,151 @@
+//! The ingest write path: one task per node takes deliveries from a queue
+//! and commits them in batches (group commit). Each batch is one transaction
+//! holding the store's commit lock, so event ids are assigned in commit order
+//! even with several nodes on one PostgreSQL.
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DbBackend, DbErr, RuntimeErr, SqliteTransactionMode,
+    Statement, TransactionOptions, TransactionTrait,
+};
+use tokio::sync::{mpsc, oneshot};
+
+use super::{accounts, events};
+use crate::{clock, error::StoreError, ingest::NewEvent};
+
+/// Deliveries committed in one transaction at most.
+const MAX_BATCH: usize = 256;
+/// Arbitrary constant naming the gateway's commit lock in PostgreSQL.
+const COMMIT_LOCK_KEY: i64 = 0x6761_7465_7761_7931;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stored {
+    pub id: i64,
+    pub duplicate: bool,
+}
+
+struct Job {
+    event: NewEvent,
+    reply: oneshot::Sender<Result<Stored, DbErr>>,
+}
+
+#[derive(Clone)]
+pub struct Writer {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl Writer {
+    pub fn spawn(db: DatabaseConnection) -> Self {
+        let (jobs, rx) = mpsc::channel(4 * MAX_BATCH);
+        tokio::spawn(run(db, rx));
+        Self { jobs }
+    }
+
+    /// Returns once the event (or its duplicate count) is committed.
+    pub async fn store(&self, event: NewEvent) -> Result<Stored, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.jobs
+            .send(Job { event, reply })
+            .await
+            .map_err(|_| StoreError::WriterStopped)?;
+        Ok(answer.await.map_err(|_| StoreError::WriterStopped)??)
+    }
+}
+
+async fn run(db: DatabaseConnection, mut rx: mpsc::Receiver<Job>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let events: Vec<&NewEvent> = batch.iter().map(|job| &job.event).collect();
+        match write(&db, &events).await {
+            Ok(stored) => {
+                for (job, stored) in batch.drain(..).zip(stored) {
+                    let _ = job.reply.send(Ok(stored));
+                }
+            }
+            Err(error) if batch.len() > 1 && answered_by_database(&error) => {
+                tracing::warn!(%error, size = batch.len(), "batch refused; committing one by one");
+                // One bad delivery must not fail the others it was batched with.
+                for job in batch.drain(..) {
+                    let result = write(&db, &[&job.event]).await.map(|mut s| s.remove(0));
+                    let _ = job.reply.send(result);
+                }
+            }
+            Err(error) => {
+                tracing::error!(%error, size = batch.len(), "store unavailable; batch not committed");
+                for job in batch.drain(..) {
+                    let _ = job.reply.send(Err(error.clone()));
+                }
+            }
+        }
+    }
+}
+
+/// The database itself refused a statement (as opposed to being unreachable,
+/// when trying again one by one would only multiply the wait).
+fn answered_by_database(error: &DbErr) -> bool {
+    match error {
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+            matches!(**e, sea_orm::sqlx::Error::Database(_))
+        }
+        _ => false,
+    }
+}
+
+async fn write(db: &DatabaseConnection, batch: &[&NewEvent]) -> Result<Vec<Stored>, DbErr> {
+    let txn = db
+        .begin_with_options(TransactionOptions {
+            // SQLite: take the write lock at BEGIN, so id assignment is serialized too.
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..Default::default()
+        })
+        .await?;
+    lock_commit_order(&txn).await?;
+    let now = clock::now();
+    let mut next_id = events::max_id(&txn).await? + 1;
+    let mut stored = Vec::with_capacity(batch.len());
+    for event in batch {
+        stored.push(write_one(&txn, event, &mut next_id, now).await?);
+    }
+    txn.commit().await?;
+    Ok(stored)
+}
+
+async fn write_one(
+    txn: &impl ConnectionTrait,
+    event: &NewEvent,
+    next_id: &mut i64,
+    now: DateTime<Utc>,
+) -> Result<Stored, DbErr> {
+    if let Some(key) = &event.dedup_key
+        && let Some(id) = events::find_by_dedup_key(txn, event.source.as_str(), key).await?
+    {
+        events::count_delivery(txn, id).await?;
+        return Ok(Stored {
+            id,
+            duplicate: true,
+        });
+    }
+    let id = *next_id;
+    events::insert(txn, id, event, now).await?;
+    if let Some(change) = &event.account_change {
+        accounts::apply(txn, change.clone(), now).await?;
+    }
+    *next_id += 1;
+    Ok(Stored {
+        id,
+        duplicate: false,
+    })
+}
+
+/// Held until commit: transactions commit one at a time, in id order.
+/// SQLite needs nothing more than its write lock (taken at BEGIN IMMEDIATE).
+async fn lock_commit_order(txn: &impl ConnectionTrait) -> Result<(), DbErr> {
+    if txn.get_database_backend() == DbBackend::Postgres {
+        txn.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_advisory_xact_lock($1)",
+            [COMMIT_LOCK_KEY.into()],
+        ))
+        .await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,20 @@
+//! Store schema. Plain SeaQuery statements, no entity imports, so a migration
+//! never changes meaning when an entity does.
+pub use sea_orm_migration::prelude::*;
+
+mod m20261125_000001_create_events;
+mod m20261125_000002_create_accounts;
+mod m20261125_000003_create_rejected_deliveries;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261125_000001_create_events::Migration),
+            Box::new(m20261125_000002_create_accounts::Migration),
+            Box::new(m20261125_000003_create_rejected_deliveries::Migration),
+        ]
+    }
+}

@@ -1,0 +1,7 @@
+//! Black-box tests: the real router on a real port, against real SQLite
+//! files and real PostgreSQL databases (one per test).
+mod helpers;
+
+mod canopy_ingest;
+mod projection;
+mod store_outage;

@@ -6,7 +6,9 @@ use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 
 use crate::{
+    auth::Auth,
     config::Config,
+    graphql::{self, GatewaySchema},
     ingest::canopy::Canopy,
     routes,
     store::{self, writer::Writer},
@@ -19,6 +21,8 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub writer: Writer,
     pub canopy: Arc<Canopy>,
+    pub auth: Arc<Auth>,
+    pub schema: GatewaySchema,
 }
 
 pub struct App {
@@ -29,6 +33,7 @@ pub struct App {
 impl App {
     /// Connects to the store, applies migrations and binds the listener.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let auth = Arc::new(Auth::new(&config)?);
         let db = store::connect(&config.database_url)
             .await
             .context("connecting to the store")?;
@@ -39,6 +44,8 @@ impl App {
         let state = AppState {
             writer: Writer::spawn(db.clone()),
             canopy: Arc::new(Canopy::new(config.canopy_webhook_secrets.clone())),
+            auth,
+            schema: graphql::build(db.clone()),
             config: Arc::new(config),
             db,
         };

@@ -3,6 +3,8 @@ use std::{fmt, net::SocketAddr};
 
 use anyhow::{Context, bail};
 
+use crate::auth::{self, ApiKey};
+
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://gateway.db?mode=rwc";
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
 pub const DEFAULT_MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
@@ -33,6 +35,8 @@ pub struct Config {
     pub addr: SocketAddr,
     pub canopy_webhook_secrets: Vec<Secret>,
     pub max_body_bytes: usize,
+    /// Empty: the GraphQL API is open, which only a loopback address allows.
+    pub api_keys: Vec<ApiKey>,
 }
 
 impl Default for Config {
@@ -42,6 +46,7 @@ impl Default for Config {
             addr: DEFAULT_ADDR.parse().expect("valid default address"),
             canopy_webhook_secrets: Vec::new(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            api_keys: Vec::new(),
         }
     }
 }
@@ -81,6 +86,7 @@ impl Config {
                 .map(Secret::new)
                 .collect(),
             max_body_bytes,
+            api_keys: auth::parse_api_keys(comma_list(get("GATEWAY_API_KEYS")))?,
         })
     }
 }
@@ -134,6 +140,25 @@ mod tests {
     fn secrets_never_print() {
         let c = config(&[("CANOPY_WEBHOOK_SECRETS", "hunter2")]).unwrap();
         assert!(!format!("{c:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn api_keys_are_a_comma_list_of_key_role() {
+        let c = config(&[("GATEWAY_API_KEYS", "r1:read, a1:admin ,")]).unwrap();
+        let keys: Vec<_> = c
+            .api_keys
+            .iter()
+            .map(|k| (k.key.expose(), k.role.as_str()))
+            .collect();
+        assert_eq!(keys, [("r1", "read"), ("a1", "admin")]);
+        assert!(!format!("{c:?}").contains("r1"));
+        assert!(config(&[("GATEWAY_API_KEYS", "r1:superuser")]).is_err());
+        assert!(
+            config(&[("GATEWAY_API_KEYS", "")])
+                .unwrap()
+                .api_keys
+                .is_empty()
+        );
     }
 
     #[test]

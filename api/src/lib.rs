@@ -1,9 +1,11 @@
 //! The integration gateway for lending platforms, as a library: the binary
 //! `gateway` and the black-box tests both build on [`app::App`].
 pub mod app;
+pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod error;
+pub mod graphql;
 pub mod ids;
 pub mod ingest;
 pub mod projection;

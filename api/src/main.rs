@@ -1,7 +1,7 @@
 use std::io::Read;
 
 use anyhow::Context;
-use api::{app, config::Config, ingest::canopy, store, telemetry};
+use api::{app, config::Config, graphql, ingest::canopy, store, telemetry};
 use clap::{Parser, Subcommand};
 
 /// The integration gateway for lending platforms.
@@ -18,6 +18,8 @@ enum Command {
     Serve,
     /// Apply the store's migrations and exit.
     Migrate,
+    /// Print the GraphQL schema (SDL) on stdout.
+    Schema,
     /// Read a Canopy webhook body (or just its `data` object) on stdin and
     /// print it signed with `secret`, ready to POST to /webhooks/canopy.
     SignCanopy {
@@ -45,6 +47,7 @@ async fn main() -> anyhow::Result<()> {
             store::migrate(&db).await?;
             tracing::info!("migrations applied");
         }
+        Command::Schema => print!("{}", graphql::sdl()),
         Command::SignCanopy { secret, event } => {
             let mut input = String::new();
             std::io::stdin().read_to_string(&mut input)?;

@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261125_000001_create_events;
 mod m20261125_000002_create_accounts;
 mod m20261125_000003_create_rejected_deliveries;
+mod m20261125_000004_graphql_reads;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000001_create_events::Migration),
             Box::new(m20261125_000002_create_accounts::Migration),
             Box::new(m20261125_000003_create_rejected_deliveries::Migration),
+            Box::new(m20261125_000004_graphql_reads::Migration),
         ]
     }
 }

@@ -1,4 +1,5 @@
 //! HTTP surface: one `router()` per area, merged here.
+mod graphql;
 mod health;
 mod webhooks;
 
@@ -9,6 +10,7 @@ use crate::app::AppState;
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(health::router())
+        .merge(graphql::router())
         .merge(webhooks::router(state.config.max_body_bytes))
         .with_state(state)
 }

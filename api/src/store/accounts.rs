@@ -1,6 +1,9 @@
 use chrono::{DateTime, Utc};
 use entity::accounts;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel,
+    QueryFilter, QueryOrder, QuerySelect,
+};
 
 use crate::projection::AccountChange;
 
@@ -28,4 +31,32 @@ pub async fn apply(
             .await?;
     }
     Ok(())
+}
+
+/// One page of accounts in id order (stable: ids never change), after `after`.
+pub async fn page(
+    db: &impl ConnectionTrait,
+    status: Option<&str>,
+    after: Option<&str>,
+    limit: u64,
+) -> Result<Vec<accounts::Model>, DbErr> {
+    use accounts::Column;
+    let mut query = accounts::Entity::find();
+    if let Some(status) = status {
+        query = query.filter(Column::Status.eq(status));
+    }
+    if let Some(after) = after {
+        query = query.filter(Column::Id.gt(after));
+    }
+    query.order_by_asc(Column::Id).limit(limit).all(db).await
+}
+
+pub async fn find_many(
+    db: &impl ConnectionTrait,
+    ids: &[String],
+) -> Result<Vec<accounts::Model>, DbErr> {
+    accounts::Entity::find()
+        .filter(accounts::Column::Id.is_in(ids.iter().cloned()))
+        .all(db)
+        .await
 }

@@ -1,11 +1,13 @@
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, SubsecRound, Utc};
 use entity::events;
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect,
-    sea_query::{Expr, ExprTrait},
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, Iterable,
+    QueryFilter, QuerySelect,
+    sea_query::{Alias, Asterisk, Expr, ExprTrait, Func, Order, Query, WindowStatement},
 };
 
+use super::page;
 use crate::ingest::NewEvent;
 
 /// The highest event id committed so far (0 when empty).
@@ -73,4 +75,105 @@ pub async fn insert(
 
 pub async fn find(db: &impl ConnectionTrait, id: i64) -> Result<Option<events::Model>, DbErr> {
     events::Entity::find_by_id(id).one(db).await
+}
+
+/// What an events list selects; every part becomes SQL.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct EventFilter {
+    /// Stored source names; an empty list matches nothing.
+    pub sources: Option<Vec<String>>,
+    /// An empty list matches nothing.
+    pub types: Option<Vec<String>>,
+    pub account_id: Option<String>,
+    /// Inclusive, on `received_at`.
+    pub since: Option<DateTime<Utc>>,
+    /// Exclusive, on `received_at`.
+    pub until: Option<DateTime<Utc>>,
+}
+
+impl EventFilter {
+    fn condition(&self) -> Condition {
+        use events::Column;
+        let mut condition = Condition::all();
+        if let Some(sources) = &self.sources {
+            condition = condition.add(Column::Source.is_in(sources.iter().cloned()));
+        }
+        if let Some(types) = &self.types {
+            condition = condition.add(Column::EventType.is_in(types.iter().cloned()));
+        }
+        if let Some(account_id) = &self.account_id {
+            condition = condition.add(Column::AccountId.eq(account_id.as_str()));
+        }
+        if let Some(since) = self.since {
+            condition = condition.add(Column::ReceivedAt.gte(ceil_micros(since)));
+        }
+        if let Some(until) = self.until {
+            condition = condition.add(Column::ReceivedAt.lt(ceil_micros(until)));
+        }
+        condition
+    }
+}
+
+/// Stored times have microseconds. A finer bound rounded up to them selects
+/// the same rows (`t >= b` iff `t >= ceil(b)` for such `t`, and likewise for
+/// `<`) and compares exactly on both backends: PostgreSQL would otherwise
+/// truncate it, and SQLite compares the text of both.
+fn ceil_micros(t: DateTime<Utc>) -> DateTime<Utc> {
+    let truncated = t.trunc_subsecs(6);
+    if truncated < t {
+        truncated + Duration::microseconds(1)
+    } else {
+        truncated
+    }
+}
+
+/// A page of events matching `filter`, newest first, below id `before`.
+pub async fn newest_first(
+    db: &impl ConnectionTrait,
+    filter: &EventFilter,
+    before: Option<i64>,
+    limit: u64,
+) -> Result<Vec<events::Model>, DbErr> {
+    page::newest_first::<events::Entity>(db, events::Column::Id, filter.condition(), before, limit)
+        .await
+}
+
+/// For each of `account_ids`, its first `limit` events matching `filter`
+/// below id `before`, newest first: one statement for any number of accounts.
+pub async fn newest_first_per_account(
+    db: &impl ConnectionTrait,
+    account_ids: &[String],
+    filter: &EventFilter,
+    before: Option<i64>,
+    limit: u64,
+) -> Result<Vec<events::Model>, DbErr> {
+    use events::Column;
+    let rank = Alias::new("account_rank");
+    let mut condition = filter
+        .condition()
+        .add(Column::AccountId.is_in(account_ids.iter().cloned()));
+    if let Some(before) = before {
+        condition = condition.add(Column::Id.lt(before));
+    }
+    let mut ranked = Query::select();
+    ranked
+        .columns(Column::iter())
+        .from(events::Entity)
+        .expr_window_as(
+            Func::cust("ROW_NUMBER"),
+            WindowStatement::partition_by(Column::AccountId)
+                .order_by(Column::Id, Order::Desc)
+                .to_owned(),
+            rank.clone(),
+        )
+        .cond_where(condition);
+    let mut query = Query::select();
+    query
+        .column(Asterisk)
+        .from_subquery(ranked, Alias::new("ranked"))
+        .and_where(Expr::col(rank).lte(limit))
+        .order_by(Column::AccountId, Order::Asc)
+        .order_by(Column::Id, Order::Desc);
+    let statement = db.get_database_backend().build(&query);
+    events::Model::find_by_statement(statement).all(db).await
 }

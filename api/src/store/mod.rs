@@ -1,7 +1,10 @@
 //! All SeaORM queries. Functions take `&impl ConnectionTrait` so they compose
 //! inside one transaction; the [`writer`] owns the ingest transaction.
 pub mod accounts;
+pub mod audit_log;
 pub mod events;
+pub mod notification_configs;
+pub mod page;
 pub mod rejections;
 pub mod writer;
 

@@ -45,3 +45,13 @@ pub async fn record(db: &impl ConnectionTrait, r: Rejection<'_>) -> Result<(), D
 pub async fn all(db: &impl ConnectionTrait) -> Result<Vec<rejected_deliveries::Model>, DbErr> {
     rejected_deliveries::Entity::find().all(db).await
 }
+
+pub async fn newest_first(
+    db: &impl ConnectionTrait,
+    before: Option<i64>,
+    limit: u64,
+) -> Result<Vec<rejected_deliveries::Model>, DbErr> {
+    use rejected_deliveries::{Column, Entity};
+    super::page::newest_first::<Entity>(db, Column::Id, sea_orm::Condition::all(), before, limit)
+        .await
+}

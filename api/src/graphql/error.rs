@@ -1,0 +1,107 @@
+//! GraphQL errors and their `extensions.code`, mapped in this one place.
+use std::sync::Arc;
+
+use async_graphql::{
+    Response, ServerError,
+    extensions::{Extension, ExtensionContext, ExtensionFactory, NextRequest},
+};
+
+use crate::auth::{AuthError, Role};
+
+pub const UNAUTHENTICATED: &str = "UNAUTHENTICATED";
+pub const FORBIDDEN: &str = "FORBIDDEN";
+pub const BAD_USER_INPUT: &str = "BAD_USER_INPUT";
+pub const NOT_FOUND: &str = "NOT_FOUND";
+pub const QUERY_TOO_COMPLEX: &str = "QUERY_TOO_COMPLEX";
+pub const STORE_UNAVAILABLE: &str = "STORE_UNAVAILABLE";
+pub const INTERNAL: &str = "INTERNAL_SERVER_ERROR";
+
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum GqlError {
+    #[error(transparent)]
+    Unauthenticated(#[from] AuthError),
+    #[error("this needs an API key with the {0} role")]
+    Forbidden(Role),
+    #[error("{0}")]
+    BadUserInput(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    QueryTooComplex(String),
+    #[error("the store is unavailable")]
+    Store(#[from] sea_orm::DbErr),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl GqlError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Unauthenticated(_) => UNAUTHENTICATED,
+            Self::Forbidden(_) => FORBIDDEN,
+            Self::BadUserInput(_) => BAD_USER_INPUT,
+            Self::NotFound(_) => NOT_FOUND,
+            Self::QueryTooComplex(_) => QUERY_TOO_COMPLEX,
+            Self::Store(_) => STORE_UNAVAILABLE,
+            Self::Internal(_) => INTERNAL,
+        }
+    }
+
+    pub fn bad_input(message: impl Into<String>) -> Self {
+        Self::BadUserInput(message.into())
+    }
+
+    /// The error as a response error that no resolver produced (refused
+    /// before or instead of execution).
+    pub fn into_server_error(self) -> ServerError {
+        let mut error = ServerError::new(self.to_string(), None);
+        error
+            .extensions
+            .get_or_insert_with(Default::default)
+            .set("code", self.code());
+        error
+    }
+}
+
+/// Gives every error its `extensions.code`. Resolvers return [`GqlError`],
+/// which async-graphql keeps as the error's source; errors without one come
+/// from async-graphql itself (a query that does not parse or validate, an
+/// argument of the wrong type), all of them the caller's input.
+pub fn assign_codes(errors: &mut [ServerError]) {
+    for error in errors {
+        let code = match error.source::<GqlError>() {
+            Some(gql) => {
+                if let GqlError::Store(source) = gql {
+                    // The driver's message may name hosts or tables; the log only.
+                    tracing::error!(error = %source, "store query failed");
+                }
+                gql.code()
+            }
+            None => BAD_USER_INPUT,
+        };
+        let extensions = error.extensions.get_or_insert_with(Default::default);
+        if extensions.get("code").is_none() {
+            extensions.set("code", code);
+        }
+    }
+}
+
+pub type GqlResult<T> = Result<T, GqlError>;
+
+/// Runs [`assign_codes`] on every response.
+pub struct ErrorCodes;
+
+impl ExtensionFactory for ErrorCodes {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(ErrorCodes)
+    }
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for ErrorCodes {
+    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
+        let mut response = next.run(ctx).await;
+        assign_codes(&mut response.errors);
+        response
+    }
+}

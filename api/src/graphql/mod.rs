@@ -1,0 +1,15 @@
+//! The GraphQL API (contract section 3): one schema, split by area into
+//! query objects merged in [`query`], with types built from the store's
+//! entities in [`types`].
+mod connection;
+pub mod error;
+mod limits;
+mod loaders;
+pub mod masking;
+mod query;
+mod scalars;
+mod schema;
+mod types;
+
+pub use limits::{MAX_DEPTH, MAX_FIELDS};
+pub use schema::{GatewaySchema, build, sdl};

@@ -1,0 +1,148 @@
+use async_graphql::{EmptyMutation, EmptySubscription, Schema, SchemaBuilder};
+use sea_orm::DatabaseConnection;
+
+use super::{
+    error::ErrorCodes,
+    limits::{MAX_NESTING, QueryLimits},
+    loaders::Loaders,
+    query::Query,
+};
+
+/// Mutations and subscriptions take the place of the empty roots as they
+/// are added.
+pub type GatewaySchema = Schema<Query, EmptyMutation, EmptySubscription>;
+
+/// The schema, reading `db`. Requests carry their [`crate::auth::Caller`].
+pub fn build(db: DatabaseConnection) -> GatewaySchema {
+    builder().data(Loaders::new(&db)).data(db).finish()
+}
+
+/// The SDL, as `gateway schema` prints it and `schema.graphql` holds it.
+pub fn sdl() -> String {
+    builder().finish().sdl()
+}
+
+fn builder() -> SchemaBuilder<Query, EmptyMutation, EmptySubscription> {
+    Schema::build(Query::default(), EmptyMutation, EmptySubscription)
+        .extension(ErrorCodes)
+        .extension(QueryLimits)
+        .limit_recursive_depth(MAX_NESTING)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+    use async_graphql::parser::{
+        parse_schema,
+        types::{InputValueDefinition, TypeKind, TypeSystemDefinition},
+    };
+
+    use super::*;
+
+    /// Contract types that later issues add (mutations, subscriptions).
+    const PENDING: &[&str] = &["Mutation", "Subscription", "ConfigureNotificationInput"];
+
+    #[test]
+    fn schema_graphql_is_what_the_code_builds() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../schema.graphql");
+        let committed = std::fs::read_to_string(path).expect("schema.graphql at the repo root");
+        assert!(
+            committed == sdl(),
+            "schema.graphql differs from the code's schema; \
+             regenerate it with `cargo run -p api -- schema > schema.graphql`"
+        );
+    }
+
+    #[test]
+    fn schema_has_every_contract_name() {
+        let ours = shapes(&sdl());
+        let contract = shapes(include_str!("contract.graphql"));
+        for (name, wanted) in &contract {
+            if PENDING.contains(&name.as_str()) {
+                continue;
+            }
+            let have = ours
+                .get(name)
+                .unwrap_or_else(|| panic!("type {name} is missing"));
+            match (wanted, have) {
+                (Shape::Scalar, Shape::Scalar) => {}
+                (Shape::Enum(wanted), Shape::Enum(have)) => {
+                    assert_eq!(wanted, have, "values of enum {name}");
+                }
+                (Shape::Fields(wanted), Shape::Fields(have)) => {
+                    for (field, (ty, args)) in wanted {
+                        let (have_ty, have_args) = have
+                            .get(field)
+                            .unwrap_or_else(|| panic!("{name}.{field} is missing"));
+                        assert_eq!(ty, have_ty, "type of {name}.{field}");
+                        for (arg, ty) in args {
+                            assert_eq!(Some(ty), have_args.get(arg), "{name}.{field}({arg})");
+                        }
+                        for (arg, ty) in have_args {
+                            assert!(
+                                args.contains_key(arg) || !ty.ends_with('!'),
+                                "{name}.{field}({arg}) is an extra required argument"
+                            );
+                        }
+                    }
+                }
+                _ => panic!("{name} is not the kind of type the contract says"),
+            }
+        }
+    }
+
+    #[derive(Debug)]
+    enum Shape {
+        Scalar,
+        Enum(BTreeSet<String>),
+        /// Field → (type, argument → type).
+        Fields(BTreeMap<String, (String, BTreeMap<String, String>)>),
+    }
+
+    fn shapes(sdl: &str) -> HashMap<String, Shape> {
+        let doc = parse_schema(sdl).expect("SDL parses");
+        let args = |args: &[async_graphql::Positioned<InputValueDefinition>]| {
+            args.iter()
+                .map(|a| (a.node.name.node.to_string(), a.node.ty.node.to_string()))
+                .collect::<BTreeMap<_, _>>()
+        };
+        let mut shapes = HashMap::new();
+        for definition in doc.definitions {
+            let TypeSystemDefinition::Type(ty) = definition else {
+                continue;
+            };
+            let shape = match ty.node.kind {
+                TypeKind::Scalar => Shape::Scalar,
+                TypeKind::Enum(e) => Shape::Enum(
+                    e.values
+                        .iter()
+                        .map(|v| v.node.value.node.to_string())
+                        .collect(),
+                ),
+                TypeKind::Object(o) => Shape::Fields(
+                    o.fields
+                        .iter()
+                        .map(|f| {
+                            let f = &f.node;
+                            let typed = (f.ty.node.to_string(), args(&f.arguments));
+                            (f.name.node.to_string(), typed)
+                        })
+                        .collect(),
+                ),
+                TypeKind::InputObject(i) => Shape::Fields(
+                    i.fields
+                        .iter()
+                        .map(|f| {
+                            let typed = (f.node.ty.node.to_string(), BTreeMap::new());
+                            (f.node.name.node.to_string(), typed)
+                        })
+                        .collect(),
+                ),
+                TypeKind::Interface(_) | TypeKind::Union(_) => continue,
+            };
+            shapes.insert(ty.node.name.node.to_string(), shape);
+        }
+        shapes
+    }
+}

@@ -1,0 +1,128 @@
+use async_graphql::{Context, ID, InputObject, Object};
+use chrono::{DateTime, Utc};
+use entity::events;
+
+use super::{Account, EventSource};
+use crate::{
+    graphql::{
+        connection::Cursored,
+        error::{GqlError, GqlResult},
+        loaders::Loaders,
+        scalars::Json,
+    },
+    ids,
+    store::events::EventFilter as StoreFilter,
+};
+
+pub struct Event(pub events::Model);
+
+impl Cursored for Event {
+    fn cursor(&self) -> String {
+        ids::event_cursor(self.0.id)
+    }
+}
+
+#[Object]
+impl Event {
+    /// Stable and opaque.
+    async fn id(&self) -> ID {
+        ids::event_id(self.0.id).into()
+    }
+
+    /// Resume point for lists and subscriptions.
+    async fn cursor(&self) -> String {
+        Cursored::cursor(self)
+    }
+
+    async fn source(&self) -> GqlResult<EventSource> {
+        EventSource::from_stored(&self.0.source)
+    }
+
+    /// The provider's name for the event, as received (Canopy `event`,
+    /// LoanPro `eventName` or `custom`, Embedded Funding's message name).
+    #[graphql(name = "type")]
+    async fn event_type(&self) -> &str {
+        &self.0.event_type
+    }
+
+    /// Canopy account, LoanPro loan-id, Embedded Funding companyId.
+    async fn account_id(&self) -> Option<&str> {
+        self.0.account_id.as_deref()
+    }
+
+    /// The account as the gateway last projected it (Canopy accounts only).
+    async fn account(&self, ctx: &Context<'_>) -> GqlResult<Option<Account>> {
+        let Some(id) = &self.0.account_id else {
+            return Ok(None);
+        };
+        let loaders = ctx.data_unchecked::<Loaders>();
+        Ok(loaders.accounts.load_one(id.clone()).await?.map(Account))
+    }
+
+    /// From the payload when it has one.
+    async fn occurred_at(&self) -> Option<DateTime<Utc>> {
+        self.0.occurred_at
+    }
+
+    async fn received_at(&self) -> DateTime<Utc> {
+        self.0.received_at
+    }
+
+    /// The body as received (a body that is not JSON: a JSON string of its
+    /// text). PII masked unless the caller has the `pii` role.
+    async fn payload(&self, ctx: &Context<'_>) -> GqlResult<Json> {
+        Json::for_caller(ctx, &self.0.payload)
+    }
+
+    /// The delivery's content type, kept for bodies that are not JSON.
+    async fn content_type(&self) -> Option<&str> {
+        self.0.content_type.as_deref()
+    }
+
+    /// 1 + duplicates seen.
+    async fn deliveries(&self) -> i32 {
+        self.0.deliveries
+    }
+
+    /// Provider state fetched after the event (Embedded Funding); null until
+    /// fetched. PII masked unless the caller has the `pii` role.
+    async fn follow_up(&self, ctx: &Context<'_>) -> GqlResult<Option<Json>> {
+        Json::for_caller_opt(ctx, self.0.follow_up.as_deref())
+    }
+}
+
+/// Selects events; all given conditions must hold.
+#[derive(InputObject, Default)]
+pub struct EventFilter {
+    /// Any of these sources (an empty list matches nothing).
+    pub sources: Option<Vec<EventSource>>,
+    /// Any of these types (an empty list matches nothing).
+    pub types: Option<Vec<String>>,
+    pub account_id: Option<String>,
+    /// Received at or after (inclusive).
+    pub since: Option<DateTime<Utc>>,
+    /// Received before (exclusive).
+    pub until: Option<DateTime<Utc>>,
+}
+
+impl EventFilter {
+    pub fn into_store(self) -> GqlResult<StoreFilter> {
+        if let (Some(since), Some(until)) = (self.since, self.until)
+            && until < since
+        {
+            return Err(GqlError::bad_input("until is before since"));
+        }
+        Ok(StoreFilter {
+            sources: self.sources.map(|sources| {
+                sources
+                    .into_iter()
+                    .map(|s| s.kind().as_str().to_owned())
+                    .collect()
+            }),
+            types: self.types,
+            account_id: self.account_id,
+            since: self.since,
+            until: self.until,
+        })
+    }
+}

@@ -1,0 +1,43 @@
+//! GraphQL types, built from the store's entity models (the entities stay
+//! free of GraphQL).
+mod account;
+mod admin;
+mod event;
+mod notification_config;
+
+use async_graphql::Enum;
+
+pub use account::Account;
+pub use admin::{AuditEntry, RejectedDelivery};
+pub use event::{Event, EventFilter};
+pub use notification_config::NotificationConfig;
+
+use super::error::{GqlError, GqlResult};
+use crate::ingest::SourceKind;
+
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventSource {
+    Canopy,
+    Loanpro,
+    EmbeddedFunding,
+}
+
+impl EventSource {
+    const ALL: [Self; 3] = [Self::Canopy, Self::Loanpro, Self::EmbeddedFunding];
+
+    pub fn kind(self) -> SourceKind {
+        match self {
+            Self::Canopy => SourceKind::Canopy,
+            Self::Loanpro => SourceKind::Loanpro,
+            Self::EmbeddedFunding => SourceKind::EmbeddedFunding,
+        }
+    }
+
+    /// The source of a stored row.
+    pub fn from_stored(name: &str) -> GqlResult<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|s| s.kind().as_str() == name)
+            .ok_or_else(|| GqlError::Internal(format!("unknown stored source {name:?}")))
+    }
+}

@@ -1,0 +1,31 @@
+//! Keyset pages: lists resume after a row key, never at an offset, so a page
+//! costs the same however deep it is and rows committed meanwhile neither
+//! repeat nor go missing.
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+
+/// One page of a list ordered by a numeric id, newest (highest) first.
+/// `limit` is the page size plus one, so the caller learns whether more follow.
+pub async fn newest_first<E>(
+    db: &impl ConnectionTrait,
+    id: E::Column,
+    filter: Condition,
+    before: Option<i64>,
+    limit: u64,
+) -> Result<Vec<E::Model>, DbErr>
+where
+    E: EntityTrait,
+{
+    let mut filter = filter;
+    if let Some(before) = before {
+        filter = filter.add(id.lt(before));
+    }
+    E::find()
+        .filter(filter)
+        .order_by_desc(id)
+        .limit(limit)
+        .all(db)
+        .await
+}

@@ -1,8 +1,10 @@
 use chrono::{DateTime, Utc};
 use entity::accounts;
+use std::collections::{HashMap, HashSet};
+
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel, Iterable, QueryFilter,
+    QueryOrder, QuerySelect, sea_query::OnConflict,
 };
 
 use crate::projection::AccountChange;
@@ -11,25 +13,47 @@ pub async fn find(db: &impl ConnectionTrait, id: &str) -> Result<Option<accounts
     accounts::Entity::find_by_id(id.to_owned()).one(db).await
 }
 
-/// Folds `change` into the stored account, creating it if needed.
-pub async fn apply(
+/// Folds `changes`, in order, into the stored accounts (creating those not
+/// yet stored): one read and one write however many accounts they touch.
+pub async fn apply_all(
     db: &impl ConnectionTrait,
-    change: AccountChange,
+    changes: Vec<AccountChange>,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    let current = find(db, &change.account_id).await?;
-    let exists = current.is_some();
-    let Some(next) = change.apply_to(current, now) else {
+    if changes.is_empty() {
         return Ok(());
-    };
-    if exists {
-        // Every column is written: the model is the account's whole new state.
-        next.into_active_model().reset_all().update(db).await?;
-    } else {
-        accounts::Entity::insert(next.into_active_model())
-            .exec_without_returning(db)
-            .await?;
     }
+    let mut ids: Vec<String> = changes.iter().map(|c| c.account_id.clone()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut accounts: HashMap<String, accounts::Model> = find_many(db, &ids)
+        .await?
+        .into_iter()
+        .map(|a| (a.id.clone(), a))
+        .collect();
+    let mut changed = HashSet::new();
+    for change in changes {
+        let id = change.account_id.clone();
+        if let Some(next) = change.apply_to(accounts.get(&id).cloned(), now) {
+            accounts.insert(id.clone(), next);
+            changed.insert(id);
+        }
+    }
+    if changed.is_empty() {
+        return Ok(());
+    }
+    let rows = changed
+        .iter()
+        .filter_map(|id| accounts.remove(id))
+        .map(IntoActiveModel::into_active_model);
+    // Every column but the key is written: the model is the whole new state.
+    let update = OnConflict::column(accounts::Column::Id)
+        .update_columns(accounts::Column::iter().filter(|c| !matches!(c, accounts::Column::Id)))
+        .to_owned();
+    accounts::Entity::insert_many(rows)
+        .on_conflict(update)
+        .exec_without_returning(db)
+        .await?;
     Ok(())
 }
 

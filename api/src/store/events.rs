@@ -1,3 +1,5 @@
+use std::collections::HashMap;
+
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 use entity::events;
 use sea_orm::{
@@ -21,26 +23,36 @@ pub async fn max_id(db: &impl ConnectionTrait) -> Result<i64, DbErr> {
     Ok(max.flatten().unwrap_or(0))
 }
 
-pub async fn find_by_dedup_key(
+/// Ids of the stored events with these `(source, dedup_key)` pairs.
+pub async fn find_by_dedup_keys(
     db: &impl ConnectionTrait,
-    source: &str,
-    dedup_key: &str,
-) -> Result<Option<i64>, DbErr> {
-    events::Entity::find()
+    keys: &[(&str, &str)],
+) -> Result<HashMap<(String, String), i64>, DbErr> {
+    use events::Column;
+    if keys.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let any = keys.iter().fold(Condition::any(), |any, (source, key)| {
+        any.add(Column::Source.eq(*source).and(Column::DedupKey.eq(*key)))
+    });
+    let rows: Vec<(i64, String, Option<String>)> = events::Entity::find()
         .select_only()
-        .column(events::Column::Id)
-        .filter(events::Column::Source.eq(source))
-        .filter(events::Column::DedupKey.eq(dedup_key))
+        .columns([Column::Id, Column::Source, Column::DedupKey])
+        .filter(any)
         .into_tuple()
-        .one(db)
-        .await
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, source, key)| Some(((source, key?), id)))
+        .collect())
 }
 
-pub async fn count_delivery(db: &impl ConnectionTrait, id: i64) -> Result<(), DbErr> {
+pub async fn count_deliveries(db: &impl ConnectionTrait, id: i64, more: i32) -> Result<(), DbErr> {
     events::Entity::update_many()
         .col_expr(
             events::Column::Deliveries,
-            Expr::col(events::Column::Deliveries).add(1),
+            Expr::col(events::Column::Deliveries).add(more),
         )
         .filter(events::Column::Id.eq(id))
         .exec(db)
@@ -48,14 +60,17 @@ pub async fn count_delivery(db: &impl ConnectionTrait, id: i64) -> Result<(), Db
     Ok(())
 }
 
-pub async fn insert(
+/// Inserts `(id, event)` rows in one statement.
+pub async fn insert_many(
     db: &impl ConnectionTrait,
-    id: i64,
-    event: &NewEvent,
+    rows: &[(i64, &NewEvent)],
     received_at: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    let row = events::ActiveModel {
-        id: Set(id),
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let models = rows.iter().map(|(id, event)| events::ActiveModel {
+        id: Set(*id),
         source: Set(event.source.as_str().to_owned()),
         event_type: Set(event.event_type.clone()),
         account_id: Set(event.account_id.clone()),
@@ -66,8 +81,8 @@ pub async fn insert(
         content_type: Set(event.content_type.clone()),
         deliveries: Set(1),
         follow_up: Set(None),
-    };
-    events::Entity::insert(row)
+    });
+    events::Entity::insert_many(models)
         .exec_without_returning(db)
         .await?;
     Ok(())

@@ -2,7 +2,8 @@
 //! and commits them in batches (group commit). Each batch is one transaction
 //! holding the store's commit lock, so event ids are assigned in commit order
 //! even with several nodes on one PostgreSQL.
-use chrono::{DateTime, Utc};
+use std::collections::HashMap;
+
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DbBackend, DbErr, RuntimeErr, SqliteTransactionMode,
     Statement, TransactionOptions, TransactionTrait,
@@ -101,39 +102,51 @@ async fn write(db: &DatabaseConnection, batch: &[&NewEvent]) -> Result<Vec<Store
     lock_commit_order(&txn).await?;
     let now = clock::now();
     let mut next_id = events::max_id(&txn).await? + 1;
-    let mut stored = Vec::with_capacity(batch.len());
-    for event in batch {
-        stored.push(write_one(&txn, event, &mut next_id, now).await?);
-    }
-    txn.commit().await?;
-    Ok(stored)
-}
 
-async fn write_one(
-    txn: &impl ConnectionTrait,
-    event: &NewEvent,
-    next_id: &mut i64,
-    now: DateTime<Utc>,
-) -> Result<Stored, DbErr> {
-    if let Some(key) = &event.dedup_key
-        && let Some(id) = events::find_by_dedup_key(txn, event.source.as_str(), key).await?
-    {
-        events::count_delivery(txn, id).await?;
-        return Ok(Stored {
+    // A fixed number of statements per batch, whatever its size.
+    let keys: Vec<(&str, &str)> = batch
+        .iter()
+        .filter_map(|e| Some((e.source.as_str(), e.dedup_key.as_deref()?)))
+        .collect();
+    let mut known = events::find_by_dedup_keys(&txn, &keys).await?;
+    let mut stored = Vec::with_capacity(batch.len());
+    let mut new_rows = Vec::new();
+    let mut repeats: HashMap<i64, i32> = HashMap::new();
+    for event in batch {
+        let key = event
+            .dedup_key
+            .clone()
+            .map(|k| (event.source.as_str().to_owned(), k));
+        if let Some(&id) = key.as_ref().and_then(|k| known.get(k)) {
+            *repeats.entry(id).or_default() += 1;
+            stored.push(Stored {
+                id,
+                duplicate: true,
+            });
+            continue;
+        }
+        let id = next_id;
+        next_id += 1;
+        if let Some(key) = key {
+            known.insert(key, id);
+        }
+        new_rows.push((id, *event));
+        stored.push(Stored {
             id,
-            duplicate: true,
+            duplicate: false,
         });
     }
-    let id = *next_id;
-    events::insert(txn, id, event, now).await?;
-    if let Some(change) = &event.account_change {
-        accounts::apply(txn, change.clone(), now).await?;
+    events::insert_many(&txn, &new_rows, now).await?;
+    for (id, more) in repeats {
+        events::count_deliveries(&txn, id, more).await?;
     }
-    *next_id += 1;
-    Ok(Stored {
-        id,
-        duplicate: false,
-    })
+    let changes = new_rows
+        .iter()
+        .filter_map(|(_, e)| e.account_change.clone())
+        .collect();
+    accounts::apply_all(&txn, changes, now).await?;
+    txn.commit().await?;
+    Ok(stored)
 }
 
 /// Held until commit: transactions commit one at a time, in id order.

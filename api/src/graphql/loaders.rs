@@ -1,32 +1,144 @@
 //! Batch loading for nested fields (`Event.account`, `Account.events`,
 //! `Account.notificationConfigs`): whatever the number of parents, each
 //! nested field costs one statement per distinct set of arguments.
-use std::collections::HashMap;
+//!
+//! The loaders implement async-graphql's [`Loader`], but run through
+//! [`Batcher`] rather than its `DataLoader`: that one sends a batch 1 ms after
+//! its first key, from another task, so a list that takes longer than that to
+//! resolve (100 events in a debug build, or any list on a busy node) is split
+//! into several batches. A [`Batcher`] sends its batch once the task that
+//! opened it has polled every resolver it could, whatever the time taken.
+use std::{
+    collections::{HashMap, HashSet},
+    hash::Hash,
+    sync::{Arc, Mutex},
+};
 
-use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::dataloader::Loader;
 use entity::{accounts, events, notification_configs};
+use futures::{FutureExt, channel::oneshot, future::Shared};
 use sea_orm::{DatabaseConnection, DbErr};
 
 use crate::store::{self, events::EventFilter};
 
-/// No cache: a loader only batches the lookups made while one query runs,
-/// so nothing read is ever stale.
+/// Keys sent in one statement at most (bound parameters stay well under
+/// both backends' limits).
+const MAX_BATCH: usize = 1000;
+
+/// No cache: a batch only joins lookups made at the same time, so nothing
+/// read is ever stale.
 pub struct Loaders {
-    pub accounts: DataLoader<AccountLoader>,
-    pub account_events: DataLoader<AccountEventsLoader>,
-    pub notification_configs: DataLoader<NotificationConfigLoader>,
+    pub accounts: Batcher<String, AccountLoader>,
+    pub account_events: Batcher<AccountEventsKey, AccountEventsLoader>,
+    pub notification_configs: Batcher<String, NotificationConfigLoader>,
 }
 
 impl Loaders {
     pub fn new(db: &DatabaseConnection) -> Self {
         Self {
-            accounts: DataLoader::new(AccountLoader(db.clone()), tokio::spawn),
-            account_events: DataLoader::new(AccountEventsLoader(db.clone()), tokio::spawn),
-            notification_configs: DataLoader::new(
-                NotificationConfigLoader(db.clone()),
-                tokio::spawn,
-            ),
+            accounts: Batcher::new(AccountLoader(db.clone())),
+            account_events: Batcher::new(AccountEventsLoader(db.clone())),
+            notification_configs: Batcher::new(NotificationConfigLoader(db.clone())),
         }
+    }
+}
+
+type Loaded<K, V, E> = Arc<Result<HashMap<K, V>, E>>;
+type Done<K, V, E> = Shared<oneshot::Receiver<Loaded<K, V, E>>>;
+/// A batch's outcome, and its sender when the caller opened it.
+type Joined<K, V, E> = (Done<K, V, E>, Option<oneshot::Sender<Loaded<K, V, E>>>);
+
+/// Joins the keys asked for while one batch is open into one `load`.
+pub struct Batcher<K, L: Loader<K>>
+where
+    K: Send + Sync + Hash + Eq + Clone + 'static,
+{
+    loader: L,
+    open: Mutex<Option<OpenBatch<K, L>>>,
+}
+
+struct OpenBatch<K, L>
+where
+    K: Send + Sync + Hash + Eq + Clone + 'static,
+    L: Loader<K>,
+{
+    keys: HashSet<K>,
+    done: Done<K, L::Value, L::Error>,
+}
+
+impl<K, L> Batcher<K, L>
+where
+    K: Send + Sync + Hash + Eq + Clone + 'static,
+    L: Loader<K>,
+    L::Error: Sync,
+{
+    pub fn new(loader: L) -> Self {
+        Self {
+            loader,
+            open: Mutex::new(None),
+        }
+    }
+
+    pub async fn load_one(&self, key: K) -> Result<Option<L::Value>, L::Error> {
+        let (done, leader) = self.join(&key);
+        if let Some(sender) = leader {
+            // The first key's resolver sends the batch, after one turn of
+            // its task: every resolver that task can reach in this pass (the
+            // other items of the same list) adds its key first.
+            tokio::task::yield_now().await;
+            let batch = self.open.lock().expect("batch lock").take();
+            let keys: Vec<K> = batch
+                .map(|b| b.keys.into_iter().collect())
+                .unwrap_or_default();
+            let _ = sender.send(Arc::new(self.load_all(&keys).await));
+        }
+        match done.clone().await {
+            Ok(loaded) => match &*loaded {
+                Ok(values) => Ok(values.get(&key).cloned()),
+                Err(error) => Err(error.clone()),
+            },
+            Err(oneshot::Canceled) => {
+                // The sending resolver was dropped (its request ended) before
+                // it sent the batch: close that batch and load alone.
+                self.close(&done);
+                Ok(self
+                    .loader
+                    .load(std::slice::from_ref(&key))
+                    .await?
+                    .remove(&key))
+            }
+        }
+    }
+
+    fn close(&self, done: &Done<K, L::Value, L::Error>) {
+        let mut open = self.open.lock().expect("batch lock");
+        if open.as_ref().is_some_and(|b| b.done.ptr_eq(done)) {
+            *open = None;
+        }
+    }
+
+    /// Adds `key` to the open batch, or opens one (and returns its sender).
+    fn join(&self, key: &K) -> Joined<K, L::Value, L::Error> {
+        let mut open = self.open.lock().expect("batch lock");
+        if let Some(batch) = open.as_mut() {
+            batch.keys.insert(key.clone());
+            return (batch.done.clone(), None);
+        }
+        let (sender, receiver) = oneshot::channel();
+        let done = receiver.shared();
+        *open = Some(OpenBatch {
+            keys: HashSet::from([key.clone()]),
+            done: done.clone(),
+        });
+        (done, Some(sender))
+    }
+
+    async fn load_all(&self, keys: &[K]) -> Result<HashMap<K, L::Value>, L::Error> {
+        let mut values = HashMap::with_capacity(keys.len());
+        for chunk in keys.chunks(MAX_BATCH) {
+            values.extend(self.loader.load(chunk).await?);
+        }
+        Ok(values)
     }
 }
 
@@ -129,5 +241,64 @@ impl Loader<String> for NotificationConfigLoader {
             }
         }
         Ok(configs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use futures::future::join_all;
+
+    use super::*;
+
+    /// Doubles its keys; counts its calls.
+    #[derive(Default)]
+    struct Doubler(AtomicUsize);
+
+    impl Loader<u32> for Doubler {
+        type Value = u32;
+        type Error = String;
+
+        async fn load(&self, keys: &[u32]) -> Result<HashMap<u32, u32>, String> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Ok(keys.iter().map(|k| (*k, k * 2)).collect())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_list_resolved_in_one_task_loads_in_one_batch_however_slow() {
+        let batcher = Batcher::new(Doubler::default());
+        let loads = (0..2500u32).map(|k| {
+            let batcher = &batcher;
+            async move {
+                // Slow resolvers: far longer than a timer-based batch waits.
+                std::thread::sleep(std::time::Duration::from_micros(20));
+                batcher.load_one(k % 500).await
+            }
+        });
+        let values = join_all(loads).await;
+        assert!(
+            values
+                .iter()
+                .enumerate()
+                .all(|(k, v)| *v == Ok(Some(k as u32 % 500 * 2)))
+        );
+        assert_eq!(batcher.loader.0.load(Ordering::SeqCst), 1);
+        // Nothing stays open: the next lookup is a batch of its own.
+        assert_eq!(batcher.load_one(7).await, Ok(Some(14)));
+        assert_eq!(batcher.loader.0.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn a_dropped_leader_leaves_no_batch_waiting_forever() {
+        let batcher = Batcher::new(Doubler::default());
+        {
+            let leader = std::pin::pin!(batcher.load_one(1));
+            // Polled once: it has opened the batch and yielded; then dropped.
+            assert!(futures::poll!(leader).is_pending());
+        }
+        assert_eq!(batcher.load_one(2).await, Ok(Some(4)));
+        assert_eq!(batcher.load_one(3).await, Ok(Some(6)));
     }
 }

@@ -3,5 +3,9 @@
 mod helpers;
 
 mod canopy_ingest;
+mod graphql_auth;
+mod graphql_limits;
+mod graphql_queries;
+mod graphql_support;
 mod projection;
 mod store_outage;

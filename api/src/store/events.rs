@@ -6,7 +6,7 @@ use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, Iterable,
     QueryFilter, QuerySelect,
-    sea_query::{Alias, Asterisk, Expr, ExprTrait, Func, Order, Query, WindowStatement},
+    sea_query::{Alias, Asterisk, Expr, ExprTrait, Order, Query, UnionType},
 };
 
 use super::page;
@@ -153,8 +153,15 @@ pub async fn newest_first(
         .await
 }
 
+/// Accounts one statement pages at most: SQLite allows 500 `SELECT`s in a
+/// compound statement.
+const ACCOUNTS_PER_STATEMENT: usize = 250;
+
 /// For each of `account_ids`, its first `limit` events matching `filter`
-/// below id `before`, newest first: one statement for any number of accounts.
+/// below id `before`, newest first, ordered by account. One `UNION ALL`
+/// statement per [`ACCOUNTS_PER_STATEMENT`] accounts; each branch walks the
+/// `(account_id, id)` index and stops at `limit`, however many events an
+/// account has.
 pub async fn newest_first_per_account(
     db: &impl ConnectionTrait,
     account_ids: &[String],
@@ -163,32 +170,40 @@ pub async fn newest_first_per_account(
     limit: u64,
 ) -> Result<Vec<events::Model>, DbErr> {
     use events::Column;
-    let rank = Alias::new("account_rank");
-    let mut condition = filter
-        .condition()
-        .add(Column::AccountId.is_in(account_ids.iter().cloned()));
+    let mut condition = filter.condition();
     if let Some(before) = before {
         condition = condition.add(Column::Id.lt(before));
     }
-    let mut ranked = Query::select();
-    ranked
-        .columns(Column::iter())
-        .from(events::Entity)
-        .expr_window_as(
-            Func::cust("ROW_NUMBER"),
-            WindowStatement::partition_by(Column::AccountId)
+    let mut rows = Vec::new();
+    for chunk in account_ids.chunks(ACCOUNTS_PER_STATEMENT) {
+        // SQLite takes ORDER BY and LIMIT only on a compound statement as a
+        // whole, so each account's page is a subquery.
+        let mut pages = chunk.iter().enumerate().map(|(i, account_id)| {
+            let mut page = Query::select();
+            page.columns(Column::iter())
+                .from(events::Entity)
+                .cond_where(
+                    condition
+                        .clone()
+                        .add(Column::AccountId.eq(account_id.as_str())),
+                )
                 .order_by(Column::Id, Order::Desc)
-                .to_owned(),
-            rank.clone(),
-        )
-        .cond_where(condition);
-    let mut query = Query::select();
-    query
-        .column(Asterisk)
-        .from_subquery(ranked, Alias::new("ranked"))
-        .and_where(Expr::col(rank).lte(limit))
-        .order_by(Column::AccountId, Order::Asc)
-        .order_by(Column::Id, Order::Desc);
-    let statement = db.get_database_backend().build(&query);
-    events::Model::find_by_statement(statement).all(db).await
+                .limit(limit);
+            let mut branch = Query::select();
+            branch
+                .column(Asterisk)
+                .from_subquery(page, Alias::new(format!("page{i}")));
+            branch
+        });
+        let Some(mut query) = pages.next() else {
+            continue;
+        };
+        for page in pages {
+            query.union(UnionType::All, page);
+        }
+        let statement = db.get_database_backend().build(&query);
+        rows.extend(events::Model::find_by_statement(statement).all(db).await?);
+    }
+    rows.sort_by(|a, b| a.account_id.cmp(&b.account_id).then(b.id.cmp(&a.id)));
+    Ok(rows)
 }

@@ -8,8 +8,10 @@ use tokio::net::TcpListener;
 use crate::{
     auth::Auth,
     config::Config,
+    feed::Feed,
     graphql::{self, GatewaySchema},
     ingest::canopy::Canopy,
+    pubsub::PubSub,
     routes,
     store::{self, writer::Writer},
 };
@@ -23,6 +25,8 @@ pub struct AppState {
     pub canopy: Arc<Canopy>,
     pub auth: Arc<Auth>,
     pub schema: GatewaySchema,
+    pub pubsub: PubSub,
+    pub feed: Feed,
 }
 
 pub struct App {
@@ -41,8 +45,17 @@ impl App {
         let listener = TcpListener::bind(config.addr)
             .await
             .with_context(|| format!("binding {}", config.addr))?;
+        let writer = Writer::spawn(db.clone());
+        let feed = Feed::start(db.clone(), writer.committed())
+            .await
+            .context("starting the live feed")?;
+        let pubsub =
+            PubSub::new(config.redis_url.as_deref(), &config.redis_channel).context("REDIS_URL")?;
+        pubsub.start(writer.committed(), feed.waker());
         let state = AppState {
-            writer: Writer::spawn(db.clone()),
+            writer,
+            pubsub,
+            feed,
             canopy: Arc::new(Canopy::new(config.canopy_webhook_secrets.clone())),
             auth,
             schema: graphql::build(db.clone()),

@@ -8,6 +8,7 @@ use crate::auth::{self, ApiKey};
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://gateway.db?mode=rwc";
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
 pub const DEFAULT_MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+pub const DEFAULT_REDIS_CHANNEL: &str = "gateway:events";
 
 /// A secret that never prints.
 #[derive(Clone, PartialEq, Eq)]
@@ -37,6 +38,10 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Empty: the GraphQL API is open, which only a loopback address allows.
     pub api_keys: Vec<ApiKey>,
+    /// Unset: pub/sub stays in process (one node).
+    pub redis_url: Option<String>,
+    /// Nodes that share a store must share this channel; nothing else may use it.
+    pub redis_channel: String,
 }
 
 impl Default for Config {
@@ -47,6 +52,8 @@ impl Default for Config {
             canopy_webhook_secrets: Vec::new(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             api_keys: Vec::new(),
+            redis_url: None,
+            redis_channel: DEFAULT_REDIS_CHANNEL.to_owned(),
         }
     }
 }
@@ -87,6 +94,8 @@ impl Config {
                 .collect(),
             max_body_bytes,
             api_keys: auth::parse_api_keys(comma_list(get("GATEWAY_API_KEYS")))?,
+            redis_url: get("REDIS_URL"),
+            redis_channel: get("REDIS_CHANNEL").unwrap_or(defaults.redis_channel),
         })
     }
 }

@@ -12,7 +12,8 @@ const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtur
 fn gateway() -> Command {
     let mut cmd = Command::new(GATEWAY);
     // Nothing from the developer's or CI's environment leaks in.
-    cmd.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default());
     cmd
 }
 
@@ -27,7 +28,11 @@ impl Drop for Running {
 
 fn http_get(addr: &str, path: &str) -> String {
     let mut stream = TcpStream::connect(addr).expect("gateway accepts connections");
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
     response
@@ -49,7 +54,11 @@ fn starts_with_no_configuration_and_creates_its_sqlite_store() {
     let mut addr = None;
     for line in BufReader::new(stderr).lines() {
         let line = line.unwrap();
-        if let Some(rest) = line.split("addr=").nth(1) {
+        if let Some(rest) = line
+            .contains("gateway listening")
+            .then(|| line.split("addr=").nth(1))
+            .flatten()
+        {
             addr = Some(rest.split_whitespace().next().unwrap().to_owned());
             break;
         }
@@ -66,7 +75,11 @@ fn starts_with_no_configuration_and_creates_its_sqlite_store() {
 #[test]
 fn migrate_applies_the_schema_and_exits() {
     let dir = tempfile::tempdir().unwrap();
-    let status = gateway().current_dir(dir.path()).arg("migrate").status().unwrap();
+    let status = gateway()
+        .current_dir(dir.path())
+        .arg("migrate")
+        .status()
+        .unwrap();
     assert!(status.success());
     assert!(dir.path().join("gateway.db").exists());
 }
@@ -97,9 +110,16 @@ fn sign_canopy_signs_as_canopys_javascript_does() {
         .stdout(Stdio::piped())
         .spawn()
         .expect("node is installed");
-    node.stdin.take().unwrap().write_all(body.as_bytes()).unwrap();
+    node.stdin
+        .take()
+        .unwrap()
+        .write_all(body.as_bytes())
+        .unwrap();
     let verdict = node.wait_with_output().unwrap();
-    assert_eq!(String::from_utf8(verdict.stdout).unwrap(), "account_update true");
+    assert_eq!(
+        String::from_utf8(verdict.stdout).unwrap(),
+        "account_update true"
+    );
 }
 
 #[test]

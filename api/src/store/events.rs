@@ -1,11 +1,11 @@
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 use entity::events;
 use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, Iterable,
-    QueryFilter, QuerySelect,
+    QueryFilter, QueryOrder, QuerySelect,
     sea_query::{Alias, Asterisk, Expr, ExprTrait, Order, Query, UnionType},
 };
 
@@ -32,13 +32,13 @@ pub async fn find_by_dedup_keys(
     if keys.is_empty() {
         return Ok(HashMap::new());
     }
-    let any = keys.iter().fold(Condition::any(), |any, (source, key)| {
-        any.add(Column::Source.eq(*source).and(Column::DedupKey.eq(*key)))
-    });
+    // Two IN lists use the (source, dedup_key) index; an OR of pairs does not.
+    let sources: HashSet<&str> = keys.iter().map(|(source, _)| *source).collect();
     let rows: Vec<(i64, String, Option<String>)> = events::Entity::find()
         .select_only()
         .columns([Column::Id, Column::Source, Column::DedupKey])
-        .filter(any)
+        .filter(Column::Source.is_in(sources))
+        .filter(Column::DedupKey.is_in(keys.iter().map(|(_, key)| *key)))
         .into_tuple()
         .all(db)
         .await?;
@@ -127,6 +127,42 @@ impl EventFilter {
         }
         condition
     }
+}
+
+impl EventFilter {
+    /// The same selection as [`condition`](Self::condition), for an event
+    /// already in memory (the live feed).
+    pub fn matches(&self, event: &events::Model) -> bool {
+        self.sources
+            .as_ref()
+            .is_none_or(|s| s.contains(&event.source))
+            && self
+                .types
+                .as_ref()
+                .is_none_or(|t| t.contains(&event.event_type))
+            && self
+                .account_id
+                .as_ref()
+                .is_none_or(|a| event.account_id.as_ref() == Some(a))
+            && self.since.is_none_or(|since| event.received_at >= since)
+            && self.until.is_none_or(|until| event.received_at < until)
+    }
+}
+
+/// Events after id `after` in id (commit) order, matching `filter` if given.
+pub async fn oldest_first_after(
+    db: &impl ConnectionTrait,
+    filter: Option<&EventFilter>,
+    after: i64,
+    limit: u64,
+) -> Result<Vec<events::Model>, DbErr> {
+    let condition = filter.map_or_else(Condition::all, EventFilter::condition);
+    events::Entity::find()
+        .filter(condition.add(events::Column::Id.gt(after)))
+        .order_by_asc(events::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await
 }
 
 /// Stored times have microseconds. A finer bound rounded up to them selects

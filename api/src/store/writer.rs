@@ -8,7 +8,7 @@ use sea_orm::{
     ConnectionTrait, DatabaseConnection, DbBackend, DbErr, RuntimeErr, SqliteTransactionMode,
     Statement, TransactionOptions, TransactionTrait,
 };
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use super::{accounts, events};
 use crate::{clock, error::StoreError, ingest::NewEvent};
@@ -32,13 +32,21 @@ struct Job {
 #[derive(Clone)]
 pub struct Writer {
     jobs: mpsc::Sender<Job>,
+    committed: watch::Receiver<i64>,
 }
 
 impl Writer {
     pub fn spawn(db: DatabaseConnection) -> Self {
         let (jobs, rx) = mpsc::channel(4 * MAX_BATCH);
-        tokio::spawn(run(db, rx));
-        Self { jobs }
+        let (committed_tx, committed) = watch::channel(0);
+        tokio::spawn(run(db, rx, committed_tx));
+        Self { jobs, committed }
+    }
+
+    /// The highest event id this node has committed; changes after each
+    /// commit that stored something new. Watching it never slows the writer.
+    pub fn committed(&self) -> watch::Receiver<i64> {
+        self.committed.clone()
     }
 
     /// Returns once the event (or its duplicate count) is committed.
@@ -52,12 +60,22 @@ impl Writer {
     }
 }
 
-async fn run(db: DatabaseConnection, mut rx: mpsc::Receiver<Job>) {
+async fn run(db: DatabaseConnection, mut rx: mpsc::Receiver<Job>, committed: watch::Sender<i64>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
+    let announce = |stored: &Stored| {
+        if !stored.duplicate {
+            committed.send_if_modified(|max| {
+                let newer = stored.id > *max;
+                *max = (*max).max(stored.id);
+                newer
+            });
+        }
+    };
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let events: Vec<&NewEvent> = batch.iter().map(|job| &job.event).collect();
         match write(&db, &events).await {
             Ok(stored) => {
+                stored.iter().for_each(announce);
                 for (job, stored) in batch.drain(..).zip(stored) {
                     let _ = job.reply.send(Ok(stored));
                 }
@@ -67,6 +85,9 @@ async fn run(db: DatabaseConnection, mut rx: mpsc::Receiver<Job>) {
                 // One bad delivery must not fail the others it was batched with.
                 for job in batch.drain(..) {
                     let result = write(&db, &[&job.event]).await.map(|mut s| s.remove(0));
+                    if let Ok(stored) = &result {
+                        announce(stored);
+                    }
                     let _ = job.reply.send(result);
                 }
             }

@@ -1,0 +1,184 @@
+//! The node's live tail of the events table: one reader per node follows the
+//! store in id (= commit) order and fans events out in process to every
+//! subscriber, so subscriber count never multiplies store or Redis load.
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicI64, Ordering},
+    },
+    time::Duration,
+};
+
+use chrono::Utc;
+use entity::events;
+use sea_orm::{DatabaseConnection, DbErr};
+use tokio::sync::{Notify, broadcast, watch};
+
+use crate::store;
+
+/// Events kept for subscribers that are behind; one that falls further
+/// behind catches up from the store instead, so memory stays bounded.
+const BUFFER: usize = 4096;
+const PAGE: u64 = 500;
+/// The store is read at least this often even with no wake-up, so a lost
+/// pub/sub message only delays an event.
+const POLL: Duration = Duration::from_secs(1);
+
+#[derive(Clone)]
+pub struct Feed {
+    events: broadcast::Sender<Arc<events::Model>>,
+    /// Highest id sent to subscribers.
+    head: Arc<AtomicI64>,
+    wake: Arc<Notify>,
+}
+
+impl Feed {
+    /// Starts following the store from its current end.
+    pub async fn start(
+        db: DatabaseConnection,
+        committed: watch::Receiver<i64>,
+    ) -> Result<Self, DbErr> {
+        let head = store::events::max_id(&db).await?;
+        let feed = Self {
+            events: broadcast::channel(BUFFER).0,
+            head: Arc::new(AtomicI64::new(head)),
+            wake: Arc::new(Notify::new()),
+        };
+        tokio::spawn(feed.clone().follow(db, committed));
+        Ok(feed)
+    }
+
+    /// Wakes the feed to read the store (another node committed).
+    pub fn waker(&self) -> Arc<Notify> {
+        self.wake.clone()
+    }
+
+    /// Every event sent after this call, and the id they all come after.
+    pub fn subscribe(&self) -> (broadcast::Receiver<Arc<events::Model>>, i64) {
+        let receiver = self.events.subscribe();
+        // Read after subscribing: an event sent in between is received and
+        // also at or below `head`, so it is skipped, never lost.
+        (receiver, self.head.load(Ordering::SeqCst))
+    }
+
+    pub fn subscribers(&self) -> usize {
+        self.events.receiver_count()
+    }
+
+    async fn follow(self, db: DatabaseConnection, mut committed: watch::Receiver<i64>) {
+        loop {
+            tokio::select! {
+                changed = committed.changed() => if changed.is_err() { return },
+                () = self.wake.notified() => {}
+                () = tokio::time::sleep(POLL) => {}
+            }
+            if let Err(error) = self.read_new(&db).await {
+                tracing::warn!(%error, "feed could not read the store; retrying");
+            }
+        }
+    }
+
+    async fn read_new(&self, db: &DatabaseConnection) -> Result<(), DbErr> {
+        loop {
+            let after = self.head.load(Ordering::SeqCst);
+            let page = store::events::oldest_first_after(db, None, after, PAGE).await?;
+            let full = page.len() as u64 == PAGE;
+            for event in page {
+                let lag = Utc::now() - event.received_at;
+                metrics::histogram!("gateway_pubsub_lag_seconds")
+                    .record(lag.num_microseconds().unwrap_or(0) as f64 / 1e6);
+                self.head.store(event.id, Ordering::SeqCst);
+                // No receivers is fine: nobody is subscribed right now.
+                let _ = self.events.send(Arc::new(event));
+            }
+            if !full {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// One subscriber's position in the feed: replays from the store what it
+/// has not seen (after a cursor, or after falling behind), then follows the
+/// live feed, delivering each matching event once, in id order.
+pub struct Tail {
+    db: DatabaseConnection,
+    filter: store::events::EventFilter,
+    live: broadcast::Receiver<Arc<events::Model>>,
+    /// Every event at or below this id has been delivered or skipped.
+    position: i64,
+    backlog: std::collections::VecDeque<Arc<events::Model>>,
+    catching_up: bool,
+}
+
+impl Tail {
+    /// With `after`, starts right after that event id; without, after the
+    /// last event the feed has sent.
+    pub fn new(
+        feed: &Feed,
+        db: DatabaseConnection,
+        filter: store::events::EventFilter,
+        after: Option<i64>,
+    ) -> Self {
+        let (live, head) = feed.subscribe();
+        Self {
+            db,
+            filter,
+            live,
+            position: after.unwrap_or(head),
+            backlog: Default::default(),
+            catching_up: after.is_some(),
+        }
+    }
+
+    /// The next matching event; `None` once the feed has stopped.
+    pub async fn next(&mut self) -> Option<Arc<events::Model>> {
+        let mut retry = Duration::from_millis(100);
+        loop {
+            if let Some(event) = self.backlog.pop_front() {
+                return Some(event);
+            }
+            if self.catching_up {
+                match self.read_backlog().await {
+                    Ok(()) => retry = Duration::from_millis(100),
+                    Err(error) => {
+                        tracing::warn!(%error, "subscriber could not catch up; retrying");
+                        tokio::time::sleep(retry).await;
+                        retry = (retry * 2).min(Duration::from_secs(5));
+                    }
+                }
+                continue;
+            }
+            match self.live.recv().await {
+                Ok(event) if event.id > self.position => {
+                    self.position = event.id;
+                    if self.filter.matches(&event) {
+                        return Some(event);
+                    }
+                }
+                Ok(_) => {}
+                // Fell more than the buffer behind: the store has it all.
+                Err(broadcast::error::RecvError::Lagged(_)) => self.catching_up = true,
+                Err(broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    }
+
+    /// One page of matching events after `position`. The live receiver was
+    /// subscribed before any of these reads, so whatever commits later is in
+    /// it: switching back to live leaves no gap, and ids at or below
+    /// `position` are skipped there, so nothing repeats.
+    async fn read_backlog(&mut self) -> Result<(), DbErr> {
+        let page =
+            store::events::oldest_first_after(&self.db, Some(&self.filter), self.position, PAGE)
+                .await?;
+        if (page.len() as u64) < PAGE {
+            self.catching_up = false;
+        }
+        if let Some(last) = page.last() {
+            self.position = last.id;
+        }
+        self.backlog.extend(page.into_iter().map(Arc::new));
+        Ok(())
+    }
+}

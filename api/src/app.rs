@@ -55,10 +55,10 @@ impl App {
         let state = AppState {
             writer,
             pubsub,
-            feed,
+            feed: feed.clone(),
             canopy: Arc::new(Canopy::new(config.canopy_webhook_secrets.clone())),
             auth,
-            schema: graphql::build(db.clone()),
+            schema: graphql::build(db.clone(), feed.clone()),
             config: Arc::new(config),
             db,
         };

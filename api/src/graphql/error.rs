@@ -1,9 +1,11 @@
 //! GraphQL errors and their `extensions.code`, mapped in this one place.
 use std::sync::Arc;
 
+use futures::{StreamExt, stream::BoxStream};
+
 use async_graphql::{
     Response, ServerError,
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextRequest},
+    extensions::{Extension, ExtensionContext, ExtensionFactory, NextRequest, NextSubscribe},
 };
 
 use crate::auth::{AuthError, Role};
@@ -103,5 +105,19 @@ impl Extension for ErrorCodes {
         let mut response = next.run(ctx).await;
         assign_codes(&mut response.errors);
         response
+    }
+
+    fn subscribe<'s>(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        stream: BoxStream<'s, Response>,
+        next: NextSubscribe<'_>,
+    ) -> BoxStream<'s, Response> {
+        next.run(ctx, stream)
+            .map(|mut response| {
+                assign_codes(&mut response.errors);
+                response
+            })
+            .boxed()
     }
 }

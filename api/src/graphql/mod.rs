@@ -9,6 +9,7 @@ pub mod masking;
 mod query;
 mod scalars;
 mod schema;
+mod subscription;
 mod types;
 
 pub use limits::{MAX_DEPTH, MAX_FIELDS};

@@ -1,4 +1,4 @@
-use async_graphql::{EmptyMutation, EmptySubscription, Schema, SchemaBuilder};
+use async_graphql::{EmptyMutation, Schema, SchemaBuilder};
 use sea_orm::DatabaseConnection;
 
 use super::{
@@ -6,15 +6,21 @@ use super::{
     limits::{MAX_NESTING, QueryLimits},
     loaders::Loaders,
     query::Query,
+    subscription::Subscription,
 };
+use crate::feed::Feed;
 
-/// Mutations and subscriptions take the place of the empty roots as they
-/// are added.
-pub type GatewaySchema = Schema<Query, EmptyMutation, EmptySubscription>;
+/// Mutations take the place of the empty root when they are added.
+pub type GatewaySchema = Schema<Query, EmptyMutation, Subscription>;
 
-/// The schema, reading `db`. Requests carry their [`crate::auth::Caller`].
-pub fn build(db: DatabaseConnection) -> GatewaySchema {
-    builder().data(Loaders::new(&db)).data(db).finish()
+/// The schema, reading `db` and following `feed`. Requests carry their
+/// [`crate::auth::Caller`].
+pub fn build(db: DatabaseConnection, feed: Feed) -> GatewaySchema {
+    builder()
+        .data(Loaders::new(&db))
+        .data(db)
+        .data(feed)
+        .finish()
 }
 
 /// The SDL, as `gateway schema` prints it and `schema.graphql` holds it.
@@ -22,8 +28,8 @@ pub fn sdl() -> String {
     builder().finish().sdl()
 }
 
-fn builder() -> SchemaBuilder<Query, EmptyMutation, EmptySubscription> {
-    Schema::build(Query::default(), EmptyMutation, EmptySubscription)
+fn builder() -> SchemaBuilder<Query, EmptyMutation, Subscription> {
+    Schema::build(Query::default(), EmptyMutation, Subscription)
         .extension(ErrorCodes)
         .extension(QueryLimits)
         .limit_recursive_depth(MAX_NESTING)
@@ -41,7 +47,7 @@ mod tests {
     use super::*;
 
     /// Contract types that later issues add (mutations, subscriptions).
-    const PENDING: &[&str] = &["Mutation", "Subscription", "ConfigureNotificationInput"];
+    const PENDING: &[&str] = &["Mutation", "ConfigureNotificationInput"];
 
     #[test]
     fn schema_graphql_is_what_the_code_builds() {

@@ -1,6 +1,7 @@
 //! HTTP surface: one `router()` per area, merged here.
 mod graphql;
 mod health;
+mod subscriptions;
 mod webhooks;
 
 use axum::Router;
@@ -11,6 +12,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(health::router())
         .merge(graphql::router())
+        .merge(subscriptions::router())
         .merge(webhooks::router(state.config.max_body_bytes))
         .with_state(state)
 }

@@ -41,7 +41,7 @@ async fn deep_or_wide_queries_are_refused_before_the_store(backend: Backend) {
         format!("{{ {} }}", list.join(" "))
     };
 
-    let counting = CountingSchema::new(&app.db);
+    let counting = CountingSchema::new(&app.db).await;
     for query in [
         nested(30),
         nested(MAX_DEPTH + 1),
@@ -78,7 +78,7 @@ async fn nested_fields_cost_a_bounded_number_of_statements(backend: Backend) {
         .collect();
     insert_events(&app.db, rows).await;
 
-    let counting = CountingSchema::new(&app.db);
+    let counting = CountingSchema::new(&app.db).await;
     let query = |first: usize| {
         format!(
             "{{ events(first: {first}) {{ edges {{ node {{ id account {{

@@ -75,6 +75,18 @@ impl TestStore {
     }
 }
 
+impl TestStore {
+    /// Another handle on the same store for a second gateway node; only the
+    /// original drops the database.
+    pub fn share(&self) -> Self {
+        Self {
+            url: self.url.clone(),
+            _dir: None,
+            pg_name: None,
+        }
+    }
+}
+
 impl Drop for TestStore {
     fn drop(&mut self) {
         let Some(name) = self.pg_name.take() else {

@@ -9,3 +9,5 @@ mod graphql_queries;
 mod graphql_support;
 mod projection;
 mod store_outage;
+mod subscriptions;
+mod ws;

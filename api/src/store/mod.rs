@@ -22,7 +22,11 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
         .min_connections(0)
         .connect_timeout(Duration::from_secs(3))
         .acquire_timeout(Duration::from_secs(3))
-        .sqlx_logging(false);
+        .sqlx_logging(false)
+        // A generic plan made while a table is small (a new store) keeps
+        // scanning it whole as it grows; the ingest statements are cheap to
+        // plan each time.
+        .map_sqlx_postgres_opts(|o| o.options([("plan_cache_mode", "force_custom_plan")]));
     Database::connect(options).await
 }
 

@@ -61,10 +61,6 @@ impl Feed {
         (receiver, self.head.load(Ordering::SeqCst))
     }
 
-    pub fn subscribers(&self) -> usize {
-        self.events.receiver_count()
-    }
-
     async fn follow(self, db: DatabaseConnection, mut committed: watch::Receiver<i64>) {
         loop {
             tokio::select! {
@@ -72,6 +68,7 @@ impl Feed {
                 () = self.wake.notified() => {}
                 () = tokio::time::sleep(POLL) => {}
             }
+            metrics::gauge!("gateway_subscribers").set(self.events.receiver_count() as f64);
             if let Err(error) = self.read_new(&db).await {
                 tracing::warn!(%error, "feed could not read the store; retrying");
             }

@@ -260,6 +260,23 @@ async fn resubscribing_with_the_last_cursor_gets_exactly_what_was_missed(backend
     assert!(quiet.is_err(), "nothing more: {quiet:?}");
 }
 
+/// After a marker event, an unfiltered `read` subscriber on every node.
+async fn one_subscriber_per_node(apps: &[TestApp]) -> (i64, Vec<WsClient>) {
+    let start = marker(&apps[0]).await;
+    let mut subscribers = Vec::new();
+    for app in apps {
+        let client = subscriber(
+            app,
+            Protocol::TransportWs,
+            READ_KEY,
+            Value::Null,
+            Some(start),
+        );
+        subscribers.push(client.await);
+    }
+    (start, subscribers)
+}
+
 /// Receives `count` events and checks each comes once, in increasing cursor order.
 async fn receive_in_order(client: &mut WsClient, count: usize) -> Vec<i64> {
     let mut positions = Vec::with_capacity(count);
@@ -280,20 +297,7 @@ async fn concurrent_ingest_on_two_nodes_reaches_every_subscriber_once_in_order()
     const EVENTS: usize = 2000;
     let store = TestStore::new(Backend::Postgres).await;
     let apps = nodes(&store, 2, "redis://127.0.0.1:6379").await;
-    let start = marker(&apps[0]).await;
-    let mut subscribers = Vec::new();
-    for app in &apps {
-        subscribers.push(
-            subscriber(
-                app,
-                Protocol::TransportWs,
-                READ_KEY,
-                Value::Null,
-                Some(start),
-            )
-            .await,
-        );
-    }
+    let (start, mut subscribers) = one_subscriber_per_node(&apps).await;
     // Eight connections, four per node, each sending its share.
     let senders = (0..8).map(|c| {
         let app = &apps[c % 2];
@@ -381,20 +385,7 @@ async fn a_redis_restart_loses_no_event() {
     let mut redis = PrivateRedis::start();
     let store = TestStore::new(Backend::Postgres).await;
     let apps = nodes(&store, 2, &redis.url()).await;
-    let start = marker(&apps[0]).await;
-    let mut subscribers = Vec::new();
-    for app in &apps {
-        subscribers.push(
-            subscriber(
-                app,
-                Protocol::TransportWs,
-                READ_KEY,
-                Value::Null,
-                Some(start),
-            )
-            .await,
-        );
-    }
+    let (start, mut subscribers) = one_subscriber_per_node(&apps).await;
     let send = async {
         for chunk in (0..EVENTS).collect::<Vec<_>>().chunks(50) {
             if chunk[0] == 200 {

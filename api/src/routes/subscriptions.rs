@@ -25,6 +25,9 @@ use crate::{
     auth::{Auth, bearer_token},
 };
 
+/// Read buffer per connection (bench/RESULTS.md, Live subscriptions).
+const READ_BUFFER_BYTES: usize = 4 * 1024;
+
 /// Prefix of the refusal reason; such a close is sent as 4403 (Forbidden).
 const REFUSED: &str = "Forbidden";
 
@@ -51,6 +54,10 @@ async fn upgrade(
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         .max_message_size(MAX_GRAPHQL_BODY_BYTES)
+        // tungstenite's default (128 KiB) is zero-filled on the first read, so
+        // it was most of an idle subscription's memory; client messages are
+        // small, and a larger one grows the buffer as needed.
+        .read_buffer_size(READ_BUFFER_BYTES)
         .on_upgrade(move |socket| serve(socket, state, protocol))
 }
 

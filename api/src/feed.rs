@@ -16,17 +16,25 @@ use tokio::sync::{Notify, broadcast, watch};
 
 use crate::store;
 
-/// Events kept for subscribers that are behind; one that falls further
-/// behind catches up from the store instead, so memory stays bounded.
-const BUFFER: usize = 4096;
+/// Batches kept for subscribers that are behind; one that falls further
+/// behind catches up from the store instead, so memory stays bounded (at
+/// most `BUFFER × FEED_PAGE` events, typically a few per batch).
+const BUFFER: usize = 64;
+/// Events the feed sends at once. Subscribers wake once per batch, not once
+/// per event: with thousands of idle subscriptions the wake-ups are the cost.
+const FEED_PAGE: u64 = 256;
+/// Events a catching-up subscriber reads from the store at once.
 const PAGE: u64 = 500;
+
+/// Events in id order, sent to every subscriber together.
+type Batch = Arc<[Arc<events::Model>]>;
 /// The store is read at least this often even with no wake-up, so a lost
 /// pub/sub message only delays an event.
 const POLL: Duration = Duration::from_secs(1);
 
 #[derive(Clone)]
 pub struct Feed {
-    events: broadcast::Sender<Arc<events::Model>>,
+    events: broadcast::Sender<Batch>,
     /// Highest id sent to subscribers.
     head: Arc<AtomicI64>,
     wake: Arc<Notify>,
@@ -53,8 +61,8 @@ impl Feed {
         self.wake.clone()
     }
 
-    /// Every event sent after this call, and the id they all come after.
-    pub fn subscribe(&self) -> (broadcast::Receiver<Arc<events::Model>>, i64) {
+    /// Every batch sent after this call, and the id they all come after.
+    pub fn subscribe(&self) -> (broadcast::Receiver<Batch>, i64) {
         let receiver = self.events.subscribe();
         // Read after subscribing: an event sent in between is received and
         // also at or below `head`, so it is skipped, never lost.
@@ -78,16 +86,19 @@ impl Feed {
     async fn read_new(&self, db: &DatabaseConnection) -> Result<(), DbErr> {
         loop {
             let after = self.head.load(Ordering::SeqCst);
-            let page = store::events::oldest_first_after(db, None, after, PAGE).await?;
-            let full = page.len() as u64 == PAGE;
-            for event in page {
+            let page = store::events::oldest_first_after(db, None, after, FEED_PAGE).await?;
+            let full = page.len() as u64 == FEED_PAGE;
+            let Some(last) = page.last().map(|e| e.id) else {
+                return Ok(());
+            };
+            for event in &page {
                 let lag = Utc::now() - event.received_at;
                 metrics::histogram!("gateway_pubsub_lag_seconds")
                     .record(lag.num_microseconds().unwrap_or(0) as f64 / 1e6);
-                self.head.store(event.id, Ordering::SeqCst);
-                // No receivers is fine: nobody is subscribed right now.
-                let _ = self.events.send(Arc::new(event));
             }
+            self.head.store(last, Ordering::SeqCst);
+            // No receivers is fine: nobody is subscribed right now.
+            let _ = self.events.send(page.into_iter().map(Arc::new).collect());
             if !full {
                 return Ok(());
             }
@@ -101,7 +112,9 @@ impl Feed {
 pub struct Tail {
     db: DatabaseConnection,
     filter: store::events::EventFilter,
-    live: broadcast::Receiver<Arc<events::Model>>,
+    live: broadcast::Receiver<Batch>,
+    /// The live batch being delivered, and the index of its next event.
+    current: Option<(Batch, usize)>,
     /// Every event at or below this id has been delivered or skipped.
     position: i64,
     backlog: std::collections::VecDeque<Arc<events::Model>>,
@@ -122,6 +135,7 @@ impl Tail {
             db,
             filter,
             live,
+            current: None,
             position: after.unwrap_or(head),
             backlog: Default::default(),
             catching_up: after.is_some(),
@@ -146,14 +160,20 @@ impl Tail {
                 }
                 continue;
             }
-            match self.live.recv().await {
-                Ok(event) if event.id > self.position => {
-                    self.position = event.id;
-                    if self.filter.matches(&event) {
-                        return Some(event);
+            if let Some((batch, next)) = &mut self.current {
+                while let Some(event) = batch.get(*next) {
+                    *next += 1;
+                    if event.id > self.position {
+                        self.position = event.id;
+                        if self.filter.matches(event) {
+                            return Some(event.clone());
+                        }
                     }
                 }
-                Ok(_) => {}
+                self.current = None;
+            }
+            match self.live.recv().await {
+                Ok(batch) => self.current = Some((batch, 0)),
                 // Fell more than the buffer behind: the store has it all.
                 Err(broadcast::error::RecvError::Lagged(_)) => self.catching_up = true,
                 Err(broadcast::error::RecvError::Closed) => return None,

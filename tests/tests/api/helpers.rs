@@ -163,6 +163,17 @@ impl TestApp {
         format!("http://{}{path}", self.addr)
     }
 
+    /// The status of `GET path`.
+    pub async fn get_status(&self, path: &str) -> u16 {
+        let response = self
+            .http
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request sent");
+        response.status().as_u16()
+    }
+
     pub async fn post_canopy(&self, body: impl Into<reqwest::Body>) -> reqwest::Response {
         self.http
             .post(self.url("/webhooks/canopy"))

@@ -85,32 +85,13 @@ async fn store_outage_answers_503_and_loses_nothing() {
     assert_eq!(response.status().as_u16(), 503);
     let error: Value = response.json().await.unwrap();
     assert_eq!(error["error"]["code"], "STORE_UNAVAILABLE");
-    let ready = app.http.get(app.url("/readyz")).send().await.unwrap();
-    assert_eq!(ready.status().as_u16(), 503);
-    assert_eq!(
-        app.http
-            .get(app.url("/healthz"))
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16(),
-        200
-    );
+    assert_eq!(app.get_status("/readyz").await, 503);
+    assert_eq!(app.get_status("/healthz").await, 200);
 
     proxy.restore();
     // The refused delivery was not stored: Canopy's retry is new to us.
     assert_eq!(app.post_canopy(body(2)).await.status().as_u16(), 202);
-    assert_eq!(
-        app.http
-            .get(app.url("/readyz"))
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16(),
-        200
-    );
+    assert_eq!(app.get_status("/readyz").await, 200);
     let events = app.events().await;
     assert_eq!(events.len(), 2);
     assert!(events.iter().all(|e| e.deliveries == 1));

@@ -69,45 +69,26 @@ pub async fn insert_many(
     if rows.is_empty() {
         return Ok(());
     }
-    // sqlx does not set TCP_NODELAY: a statement larger than the socket's
-    // initial send buffer (16 KiB on Linux) goes out in two writes, and the
-    // second waits for PostgreSQL's delayed ACK (40 ms). Statements are kept
-    // under that size instead.
-    let mut start = 0;
-    while start < rows.len() {
-        let mut end = start;
-        let mut bytes = 0;
-        while end < rows.len()
-            && (end == start || bytes + row_bytes(rows[end].1) <= STATEMENT_BYTES)
-        {
-            bytes += row_bytes(rows[end].1);
-            end += 1;
-        }
-        let models = rows[start..end]
-            .iter()
-            .map(|(id, event)| events::ActiveModel {
-                id: Set(*id),
-                source: Set(event.source.as_str().to_owned()),
-                event_type: Set(event.event_type.clone()),
-                account_id: Set(event.account_id.clone()),
-                dedup_key: Set(event.dedup_key.clone()),
-                occurred_at: Set(event.occurred_at),
-                received_at: Set(received_at),
-                payload: Set(event.payload.clone()),
-                content_type: Set(event.content_type.clone()),
-                deliveries: Set(1),
-                follow_up: Set(None),
-            });
+    for chunk in super::statement_chunks(rows, |(_, event)| row_bytes(event)) {
+        let models = chunk.iter().map(|(id, event)| events::ActiveModel {
+            id: Set(*id),
+            source: Set(event.source.as_str().to_owned()),
+            event_type: Set(event.event_type.clone()),
+            account_id: Set(event.account_id.clone()),
+            dedup_key: Set(event.dedup_key.clone()),
+            occurred_at: Set(event.occurred_at),
+            received_at: Set(received_at),
+            payload: Set(event.payload.clone()),
+            content_type: Set(event.content_type.clone()),
+            deliveries: Set(1),
+            follow_up: Set(None),
+        });
         events::Entity::insert_many(models)
             .exec_without_returning(db)
             .await?;
-        start = end;
     }
     Ok(())
 }
-
-/// Bind bytes per statement that stay within one socket write.
-const STATEMENT_BYTES: usize = 12 * 1024;
 
 fn row_bytes(event: &NewEvent) -> usize {
     // Column values besides the payload, and the protocol's per-value framing.

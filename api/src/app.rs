@@ -26,7 +26,6 @@ pub struct AppState {
     pub auth: Arc<Auth>,
     pub schema: GatewaySchema,
     pub pubsub: PubSub,
-    pub feed: Feed,
 }
 
 pub struct App {
@@ -55,10 +54,9 @@ impl App {
         let state = AppState {
             writer,
             pubsub,
-            feed: feed.clone(),
             canopy: Arc::new(Canopy::new(config.canopy_webhook_secrets.clone())),
             auth,
-            schema: graphql::build(db.clone(), feed.clone()),
+            schema: graphql::build(db.clone(), feed),
             config: Arc::new(config),
             db,
         };
@@ -69,14 +67,6 @@ impl App {
         self.listener
             .local_addr()
             .expect("a bound listener has an address")
-    }
-
-    pub fn port(&self) -> u16 {
-        self.local_addr().port()
-    }
-
-    pub fn db(&self) -> &DatabaseConnection {
-        &self.state.db
     }
 
     /// Serves until `shutdown` resolves, then finishes in-flight requests.

@@ -22,7 +22,7 @@ fn write_value(out: &mut String, value: &Value) {
         // serde_json escapes exactly as JSON.stringify does: `"`, `\`, the
         // short escapes for \b \f \n \r \t, other controls as \u00XX,
         // everything else (including `/` and non-ASCII) raw.
-        Value::String(s) => out.push_str(&Value::String(s.clone()).to_string()),
+        Value::String(s) => write_string(out, s),
         Value::Array(items) => {
             out.push('[');
             for (i, item) in items.iter().enumerate() {
@@ -39,13 +39,17 @@ fn write_value(out: &mut String, value: &Value) {
                 if i > 0 {
                     out.push(',');
                 }
-                out.push_str(&Value::String(key.clone()).to_string());
+                write_string(out, key);
                 out.push(':');
                 write_value(out, item);
             }
             out.push('}');
         }
     }
+}
+
+fn write_string(out: &mut String, s: &str) {
+    out.push_str(&serde_json::to_string(s).expect("a string always serializes"));
 }
 
 #[cfg(test)]

@@ -32,8 +32,7 @@ async fn canopy(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let source = state.canopy.clone();
-    accept(&state, &*source, peer, &headers, body).await
+    accept(&state, &*state.canopy, peer, &headers, body).await
 }
 
 async fn accept<S: Source>(

@@ -42,10 +42,6 @@ pub async fn record(db: &impl ConnectionTrait, r: Rejection<'_>) -> Result<(), D
     Ok(())
 }
 
-pub async fn all(db: &impl ConnectionTrait) -> Result<Vec<rejected_deliveries::Model>, DbErr> {
-    rejected_deliveries::Entity::find().all(db).await
-}
-
 pub async fn newest_first(
     db: &impl ConnectionTrait,
     before: Option<i64>,

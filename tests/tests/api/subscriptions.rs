@@ -42,6 +42,11 @@ async fn nodes(store: &TestStore, count: usize, redis_url: &str) -> Vec<TestApp>
     apps
 }
 
+/// A single gateway node (in-process pub/sub) on `store`.
+async fn one_node(store: &TestStore) -> TestApp {
+    spawn_on(store.share(), node_config(store)).await
+}
+
 fn node_config(store: &TestStore) -> Config {
     let mut config = test_config(&store.url);
     with_keys(&mut config);
@@ -64,6 +69,11 @@ async fn subscriber(
         .subscribe("1", SUBSCRIPTION, json!({"filter": filter, "after": after}))
         .await;
     client
+}
+
+/// An unfiltered `read` subscriber starting after event `after`.
+async fn reader(app: &TestApp, protocol: Protocol, after: i64) -> WsClient {
+    subscriber(app, protocol, READ_KEY, Value::Null, Some(after)).await
 }
 
 /// The next event on subscription "1".
@@ -168,7 +178,7 @@ async fn events_reach_subscribers_on_every_node_filtered_and_masked() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refused_connection_init_closes_with_4403_or_connection_error() {
     let store = TestStore::new(Backend::Sqlite).await;
-    let app = spawn_on(store.share(), node_config(&store)).await;
+    let app = one_node(&store).await;
     for payload in [
         json!({}),
         json!({"Authorization": "Bearer wrong"}),
@@ -215,16 +225,9 @@ async fn refused_connection_init_closes_with_4403_or_connection_error() {
 
 async fn resubscribing_with_the_last_cursor_gets_exactly_what_was_missed(backend: Backend) {
     let store = TestStore::new(backend).await;
-    let app = spawn_on(store.share(), node_config(&store)).await;
+    let app = one_node(&store).await;
     let start = marker(&app).await;
-    let mut client = subscriber(
-        &app,
-        Protocol::TransportWs,
-        READ_KEY,
-        Value::Null,
-        Some(start),
-    )
-    .await;
+    let mut client = reader(&app, Protocol::TransportWs, start).await;
     ingest(&app, (0..5).map(numbered)).await;
     let mut last = 0;
     for _ in 0..5 {
@@ -233,7 +236,7 @@ async fn resubscribing_with_the_last_cursor_gets_exactly_what_was_missed(backend
     client.close().await;
 
     ingest(&app, (5..105).map(numbered)).await;
-    let mut client = subscriber(&app, Protocol::Legacy, READ_KEY, Value::Null, Some(last)).await;
+    let mut client = reader(&app, Protocol::Legacy, last).await;
     let mut replayed = Vec::new();
     for _ in 0..100 {
         replayed.push(next_event(&mut client).await);
@@ -265,13 +268,7 @@ async fn one_subscriber_per_node(apps: &[TestApp]) -> (i64, Vec<WsClient>) {
     let start = marker(&apps[0]).await;
     let mut subscribers = Vec::new();
     for app in apps {
-        let client = subscriber(
-            app,
-            Protocol::TransportWs,
-            READ_KEY,
-            Value::Null,
-            Some(start),
-        );
+        let client = reader(app, Protocol::TransportWs, start);
         subscribers.push(client.await);
     }
     (start, subscribers)
@@ -437,17 +434,10 @@ async fn a_stalled_subscriber_keeps_memory_bounded_then_catches_up() {
     const EVENTS: i64 = 50_000;
     const CHUNK: i64 = 2_500;
     let store = TestStore::new(Backend::Postgres).await;
-    let app = spawn_on(store.share(), node_config(&store)).await;
+    let app = one_node(&store).await;
     let start = marker(&app).await;
-    let mut stalled = subscriber(
-        &app,
-        Protocol::TransportWs,
-        READ_KEY,
-        Value::Null,
-        Some(start),
-    )
-    .await;
-    let mut healthy = subscriber(&app, Protocol::Legacy, READ_KEY, Value::Null, Some(start)).await;
+    let mut stalled = reader(&app, Protocol::TransportWs, start).await;
+    let mut healthy = reader(&app, Protocol::Legacy, start).await;
 
     // The events are committed straight into the store (the HTTP path is
     // tested elsewhere; here 50,000 of them must flow quickly); the feed

@@ -2,41 +2,27 @@
 use std::{future::Future, net::SocketAddr, sync::Arc};
 
 use anyhow::Context;
-use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 
 use crate::{
     auth::Auth,
     config::Config,
-    feed::Feed,
-    graphql::{self, GatewaySchema},
-    ingest::canopy::Canopy,
-    pubsub::PubSub,
+    graphql, ingest,
+    live::{Feed, PubSub},
     routes,
+    state::AppState,
     store::{self, writer::Writer},
 };
 
-/// What every request handler can reach.
-#[derive(Clone)]
-pub struct AppState {
-    pub config: Arc<Config>,
-    pub db: DatabaseConnection,
-    pub writer: Writer,
-    pub canopy: Arc<Canopy>,
-    pub auth: Arc<Auth>,
-    pub schema: GatewaySchema,
-    pub pubsub: PubSub,
-}
-
 pub struct App {
     listener: TcpListener,
-    state: AppState,
+    router: axum::Router,
 }
 
 impl App {
     /// Connects to the store, applies migrations and binds the listener.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let auth = Arc::new(Auth::new(&config)?);
+        let auth = Arc::new(Auth::new(&config.api_keys, config.addr)?);
         let db = store::connect(&config.database_url)
             .await
             .context("connecting to the store")?;
@@ -54,13 +40,14 @@ impl App {
         let state = AppState {
             writer,
             pubsub,
-            canopy: Arc::new(Canopy::new(config.canopy_webhook_secrets.clone())),
             auth,
             schema: graphql::build(db.clone(), feed),
-            config: Arc::new(config),
             db,
+            max_body_bytes: config.max_body_bytes,
+            trusted_proxies: config.trusted_proxies.into(),
         };
-        Ok(Self { listener, state })
+        let router = routes::router(state, ingest::registry(&config.sources));
+        Ok(Self { listener, router })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -75,7 +62,8 @@ impl App {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         tracing::info!(addr = %self.local_addr(), "gateway listening");
-        let router = routes::router(self.state)
+        let router = self
+            .router
             .layer(tower_http::trace::TraceLayer::new_for_http())
             .into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(self.listener, router)

@@ -1,15 +1,12 @@
 //! API keys and roles (contract sections 1 and 3): who is calling, and what
 //! they may see.
-use std::{collections::HashMap, fmt, str::FromStr};
+use std::{collections::HashMap, fmt, net::SocketAddr, str::FromStr};
 
 use anyhow::{Context as _, bail};
 use axum::http::{HeaderMap, header::AUTHORIZATION};
 use sha2::{Digest, Sha256};
 
-use crate::{
-    config::{Config, Secret},
-    graphql::error::GqlError,
-};
+use crate::secret::Secret;
 
 /// Roles are cumulative: each sees everything the ones before it see.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -131,24 +128,22 @@ pub struct Auth {
 
 impl Auth {
     /// Refuses an open API on a non-loopback address; warns on a loopback one.
-    pub fn new(config: &Config) -> anyhow::Result<Self> {
-        if config.api_keys.is_empty() {
-            if !config.addr.ip().is_loopback() {
+    pub fn new(keys: &[ApiKey], addr: SocketAddr) -> anyhow::Result<Self> {
+        if keys.is_empty() {
+            if !addr.ip().is_loopback() {
                 bail!(
-                    "GATEWAY_API_KEYS is not set and GATEWAY_ADDR {} is not a loopback address: \
-                     refusing to serve an open GraphQL API",
-                    config.addr
+                    "GATEWAY_API_KEYS is not set and GATEWAY_ADDR {addr} is not a loopback address: \
+                     refusing to serve an open GraphQL API"
                 );
             }
             tracing::warn!(
-                addr = %config.addr,
+                %addr,
                 "GATEWAY_API_KEYS is not set: the GraphQL API is open, every caller acts as admin \
                  (allowed on a loopback address only)"
             );
             return Ok(Self { keys: None });
         }
-        let keys = config
-            .api_keys
+        let keys = keys
             .iter()
             .map(|k| (digest(k.key.expose()), k.role))
             .collect();
@@ -186,21 +181,6 @@ impl Auth {
     }
 }
 
-/// Lets a GraphQL field through for callers with at least this role.
-pub struct RoleGuard(pub Role);
-
-impl async_graphql::Guard for RoleGuard {
-    async fn check(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<()> {
-        // No caller means no route authenticated this request: refuse it.
-        let error = match ctx.data_opt::<Caller>() {
-            Some(caller) if caller.can(self.0) => return Ok(()),
-            Some(_) => GqlError::Forbidden(self.0),
-            None => GqlError::Unauthenticated(AuthError::MissingKey),
-        };
-        Err(error.into())
-    }
-}
-
 /// The key in `Bearer <key>` (scheme case-insensitive, as HTTP says).
 pub fn bearer_token(value: &str) -> Option<&str> {
     const SCHEME: &str = "bearer";
@@ -231,12 +211,7 @@ mod tests {
     }
 
     fn auth(list: &[&str], addr: &str) -> anyhow::Result<Auth> {
-        let config = Config {
-            api_keys: keys(list)?,
-            addr: addr.parse().unwrap(),
-            ..Config::default()
-        };
-        Auth::new(&config)
+        Auth::new(&keys(list)?, addr.parse().unwrap())
     }
 
     fn headers(authorization: &str) -> HeaderMap {

@@ -1,40 +1,24 @@
 //! Typed configuration, read once from the environment (and `.env`).
-use std::{fmt, net::SocketAddr};
+use std::net::SocketAddr;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
+use ipnet::IpNet;
 
-use crate::auth::{self, ApiKey};
+use crate::{
+    auth::{self, ApiKey},
+    env::Env,
+    ingest::SourcesConfig,
+};
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://gateway.db?mode=rwc";
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
 pub const DEFAULT_MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 pub const DEFAULT_REDIS_CHANNEL: &str = "gateway:events";
 
-/// A secret that never prints.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
-
 #[derive(Clone, Debug)]
 pub struct Config {
     pub database_url: String,
     pub addr: SocketAddr,
-    pub canopy_webhook_secrets: Vec<Secret>,
     pub max_body_bytes: usize,
     /// Empty: the GraphQL API is open, which only a loopback address allows.
     pub api_keys: Vec<ApiKey>,
@@ -42,6 +26,10 @@ pub struct Config {
     pub redis_url: Option<String>,
     /// Nodes that share a store must share this channel; nothing else may use it.
     pub redis_channel: String,
+    /// Peers whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpNet>,
+    /// Each source's own section.
+    pub sources: SourcesConfig,
 }
 
 impl Default for Config {
@@ -49,11 +37,12 @@ impl Default for Config {
         Self {
             database_url: DEFAULT_DATABASE_URL.to_owned(),
             addr: DEFAULT_ADDR.parse().expect("valid default address"),
-            canopy_webhook_secrets: Vec::new(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             api_keys: Vec::new(),
             redis_url: None,
             redis_channel: DEFAULT_REDIS_CHANNEL.to_owned(),
+            trusted_proxies: Vec::new(),
+            sources: SourcesConfig::default(),
         }
     }
 }
@@ -67,54 +56,46 @@ impl Config {
 
     /// Builds a config from any lookup; a variable set to an empty value counts as unset.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
-        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let env = Env::new(&lookup);
         let defaults = Self::default();
-        let addr = match get("GATEWAY_ADDR") {
-            Some(v) => v
-                .trim()
-                .parse()
-                .with_context(|| format!("GATEWAY_ADDR is not a socket address: {v:?}"))?,
-            None => defaults.addr,
-        };
-        let max_body_bytes = match get("MAX_BODY_BYTES") {
-            Some(v) => v
-                .trim()
-                .parse()
-                .with_context(|| format!("MAX_BODY_BYTES is not a byte count: {v:?}"))?,
-            None => defaults.max_body_bytes,
-        };
+        let max_body_bytes = env
+            .parse("MAX_BODY_BYTES", "a byte count")?
+            .unwrap_or(defaults.max_body_bytes);
         if max_body_bytes == 0 {
             bail!("MAX_BODY_BYTES must be greater than 0");
         }
         Ok(Self {
-            database_url: get("DATABASE_URL").unwrap_or(defaults.database_url),
-            addr,
-            canopy_webhook_secrets: comma_list(get("CANOPY_WEBHOOK_SECRETS"))
-                .map(Secret::new)
-                .collect(),
+            database_url: env.get("DATABASE_URL").unwrap_or(defaults.database_url),
+            addr: env
+                .parse("GATEWAY_ADDR", "a socket address")?
+                .unwrap_or(defaults.addr),
             max_body_bytes,
-            api_keys: auth::parse_api_keys(comma_list(get("GATEWAY_API_KEYS")))?,
-            redis_url: get("REDIS_URL"),
-            redis_channel: get("REDIS_CHANNEL").unwrap_or(defaults.redis_channel),
+            api_keys: auth::parse_api_keys(env.list("GATEWAY_API_KEYS"))?,
+            redis_url: env.get("REDIS_URL"),
+            redis_channel: env.get("REDIS_CHANNEL").unwrap_or(defaults.redis_channel),
+            trusted_proxies: parse_networks(&env, "TRUSTED_PROXIES")?,
+            sources: SourcesConfig::from_env(&env)?,
         })
     }
 }
 
-/// Comma lists are trimmed and empty entries ignored.
-fn comma_list(value: Option<String>) -> impl Iterator<Item = String> {
-    value
-        .unwrap_or_default()
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect::<Vec<_>>()
-        .into_iter()
+/// A comma list of CIDRs or single addresses (a single address is its own /32 or /128).
+pub fn parse_networks(env: &Env<'_>, name: &str) -> anyhow::Result<Vec<IpNet>> {
+    env.list(name)
+        .iter()
+        .map(|entry| {
+            entry
+                .parse::<IpNet>()
+                .or_else(|_| entry.parse::<std::net::IpAddr>().map(IpNet::from))
+                .map_err(|_| anyhow::anyhow!("{name}: {entry:?} is not an IP address or CIDR"))
+        })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::secret::Secret;
 
     fn config(vars: &[(&str, &str)]) -> anyhow::Result<Config> {
         Config::from_lookup(|name| {
@@ -129,15 +110,18 @@ mod tests {
         let c = config(&[]).unwrap();
         assert_eq!(c.database_url, DEFAULT_DATABASE_URL);
         assert_eq!(c.addr.to_string(), DEFAULT_ADDR);
-        assert!(c.canopy_webhook_secrets.is_empty());
+        assert!(c.sources.canopy.webhook_secrets.is_empty());
         assert_eq!(c.max_body_bytes, 2_097_152);
+        assert!(c.trusted_proxies.is_empty());
     }
 
     #[test]
     fn comma_lists_are_trimmed_and_empty_values_are_unset() {
         let c = config(&[("CANOPY_WEBHOOK_SECRETS", " a , ,b,"), ("DATABASE_URL", "")]).unwrap();
         let secrets: Vec<_> = c
-            .canopy_webhook_secrets
+            .sources
+            .canopy
+            .webhook_secrets
             .iter()
             .map(Secret::expose)
             .collect();
@@ -168,6 +152,15 @@ mod tests {
                 .api_keys
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn trusted_proxies_take_cidrs_and_single_addresses() {
+        let c = config(&[("TRUSTED_PROXIES", "10.0.0.0/8, 192.168.1.7,::1")]).unwrap();
+        let nets: Vec<String> = c.trusted_proxies.iter().map(ToString::to_string).collect();
+        assert_eq!(nets, ["10.0.0.0/8", "192.168.1.7/32", "::1/128"]);
+        assert!(config(&[("TRUSTED_PROXIES", "10.0.0.0/33")]).is_err());
+        assert!(config(&[("TRUSTED_PROXIES", "proxy.local")]).is_err());
     }
 
     #[test]

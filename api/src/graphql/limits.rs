@@ -10,6 +10,9 @@ use async_graphql::{
 
 use super::error::GqlError;
 
+/// A query within the limits is a few kilobytes; this leaves room for
+/// variables without letting a request (or a WebSocket message) tie up memory.
+pub const MAX_REQUEST_BYTES: usize = 256 * 1024;
 /// Deepest field allowed; the outermost field is level 1.
 pub const MAX_DEPTH: usize = 15;
 /// Most fields one operation may select, counting every field, leaf or not,

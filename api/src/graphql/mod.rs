@@ -3,7 +3,8 @@
 //! entities in [`types`].
 mod connection;
 pub mod error;
-mod limits;
+mod guard;
+pub mod limits;
 mod loaders;
 pub mod masking;
 mod query;

@@ -8,7 +8,7 @@ use super::{
     query::Query,
     subscription::Subscription,
 };
-use crate::feed::Feed;
+use crate::live::Feed;
 
 /// Mutations take the place of the empty root when they are added.
 pub type GatewaySchema = Schema<Query, EmptyMutation, Subscription>;

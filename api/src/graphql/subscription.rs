@@ -4,13 +4,14 @@ use futures::Stream;
 use sea_orm::DatabaseConnection;
 
 use crate::{
-    auth::{Role, RoleGuard},
-    feed::{Feed, Tail},
+    auth::Role,
     graphql::{
         connection::after_id,
+        guard::RoleGuard,
         types::{Event, EventFilter},
     },
     ids::CursorKind,
+    live::{Feed, Tail},
 };
 
 #[derive(Default)]

@@ -1,67 +1,59 @@
-//! Everything a delivery goes through before the store: each source verifies
-//! its own deliveries and normalizes them into one [`NewEvent`] shape.
+//! Everything a delivery goes through before the store: each source (one
+//! folder here, with its own configuration section) verifies its own
+//! deliveries and normalizes them into one [`NewEvent`]. The router mounts
+//! whatever [`registry`] holds.
 pub mod canopy;
 pub mod ecmascript;
+pub mod error;
 pub mod timestamp;
 
-use std::{fmt, net::IpAddr};
+use std::{net::IpAddr, sync::Arc};
 
-use axum::http::HeaderMap;
-use chrono::{DateTime, Utc};
+use http::HeaderMap;
 
-use crate::{error::IngestError, projection::AccountChange};
+pub use self::error::IngestError;
+use crate::{
+    env::Env,
+    event::{NewEvent, SourceKind},
+};
 
-/// Where an event came from; stored as its lowercase name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum SourceKind {
-    Canopy,
-    Loanpro,
-    EmbeddedFunding,
-}
-
-impl SourceKind {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Canopy => "canopy",
-            Self::Loanpro => "loanpro",
-            Self::EmbeddedFunding => "embedded_funding",
-        }
-    }
-}
-
-impl fmt::Display for SourceKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// One received delivery, as the route saw it.
+/// One received delivery, as the door saw it.
 pub struct Delivery<'a> {
     pub headers: &'a HeaderMap,
-    pub body: &'a [u8],
+    /// The request's query string, without `?`.
+    pub query: Option<&'a str>,
+    /// The caller: the TCP peer, or the client a trusted proxy forwarded.
     pub remote: IpAddr,
-}
-
-/// A verified delivery in the one shape every source normalizes into.
-#[derive(Clone, Debug, PartialEq)]
-pub struct NewEvent {
-    pub source: SourceKind,
-    pub event_type: String,
-    pub account_id: Option<String>,
-    /// Unique per source; `None` means the delivery can't be recognized again.
-    pub dedup_key: Option<String>,
-    pub occurred_at: Option<DateTime<Utc>>,
-    /// JSON text, kept byte for byte as received where the source sends JSON.
-    pub payload: String,
-    pub content_type: Option<String>,
-    pub account_change: Option<AccountChange>,
+    pub body: &'a [u8],
 }
 
 /// A provider whose deliveries the gateway takes. Checks run in the
 /// contract's order: the sender first (configured, allowed, token), then the
 /// body's shape, then its signature.
 pub trait Source: Send + Sync + 'static {
-    const KIND: SourceKind;
+    fn kind(&self) -> SourceKind;
+
+    /// The path its deliveries are posted to.
+    fn path(&self) -> &'static str;
 
     fn receive(&self, delivery: &Delivery<'_>) -> Result<NewEvent, IngestError>;
+}
+
+/// Every source's configuration section.
+#[derive(Clone, Debug, Default)]
+pub struct SourcesConfig {
+    pub canopy: canopy::CanopyConfig,
+}
+
+impl SourcesConfig {
+    pub fn from_env(env: &Env<'_>) -> anyhow::Result<Self> {
+        Ok(Self {
+            canopy: canopy::CanopyConfig::from_env(env),
+        })
+    }
+}
+
+/// The sources the gateway serves, each mounted at its own path.
+pub fn registry(config: &SourcesConfig) -> Vec<Arc<dyn Source>> {
+    vec![Arc::new(canopy::Canopy::new(config.canopy.clone()))]
 }

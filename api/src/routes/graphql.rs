@@ -4,22 +4,41 @@ use async_graphql_axum::GraphQLResponse;
 use axum::{
     Json, Router,
     body::Bytes,
-    extract::{DefaultBodyLimit, State, rejection::BytesRejection},
-    http::{HeaderMap, HeaderValue, StatusCode, header::WWW_AUTHENTICATE},
+    extract::{DefaultBodyLimit, FromRequestParts, State, rejection::BytesRejection},
+    http::{HeaderValue, StatusCode, header::WWW_AUTHENTICATE, request::Parts},
     response::{Html, IntoResponse, Response},
     routing::get,
 };
 
-use crate::{app::AppState, graphql::error::GqlError};
-
-/// A query within the limits is a few kilobytes; this leaves room for
-/// variables without letting a body tie up memory.
-pub const MAX_GRAPHQL_BODY_BYTES: usize = 256 * 1024;
+use crate::{
+    auth::Caller,
+    graphql::{error::GqlError, limits::MAX_REQUEST_BYTES},
+    state::AppState,
+};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/graphql", get(graphiql).post(execute))
-        .layer(DefaultBodyLimit::max(MAX_GRAPHQL_BODY_BYTES))
+        .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
+}
+
+/// The caller of an HTTP request, from `Authorization: Bearer <key>`;
+/// checked before the body is read.
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        state
+            .auth
+            .authenticate_headers(&parts.headers)
+            .map_err(|error| {
+                let mut response = refused(StatusCode::UNAUTHORIZED, error.into());
+                response
+                    .headers_mut()
+                    .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+                response
+            })
+    }
 }
 
 async fn graphiql() -> Html<String> {
@@ -28,19 +47,9 @@ async fn graphiql() -> Html<String> {
 
 async fn execute(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let caller = match state.auth.authenticate_headers(&headers) {
-        Ok(caller) => caller,
-        Err(error) => {
-            let mut response = refused(StatusCode::UNAUTHORIZED, error.into());
-            response
-                .headers_mut()
-                .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-            return response;
-        }
-    };
     let request = match body {
         Ok(body) => serde_json::from_slice::<async_graphql::Request>(&body).map_err(|e| {
             GqlError::bad_input(format!(

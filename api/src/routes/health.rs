@@ -1,7 +1,7 @@
 use axum::{Json, Router, extract::State, http::StatusCode, routing::get};
 use serde_json::{Value, json};
 
-use crate::{app::AppState, store};
+use crate::{state::AppState, store};
 
 pub fn router() -> Router<AppState> {
     Router::new()

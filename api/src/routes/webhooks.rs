@@ -1,44 +1,51 @@
 //! Provider deliveries: size → sender → shape → signature (per source), then
-//! the store's commit, then the answer.
-use std::net::SocketAddr;
+//! the store's commit, then the answer. Every source in the registry is
+//! mounted at its own path through the same handler.
+use std::sync::Arc;
 
 use axum::{
     Json, Router,
     body::Bytes,
-    extract::{ConnectInfo, DefaultBodyLimit, State, rejection::BytesRejection},
+    extract::{DefaultBodyLimit, RawQuery, State, rejection::BytesRejection},
     http::{HeaderMap, StatusCode, header::CONTENT_LENGTH},
     response::{IntoResponse, Response},
     routing::post,
 };
 use serde_json::json;
 
+use super::{
+    client_addr::ClientAddr,
+    error::{DeliveryError, refusal_status},
+};
 use crate::{
-    app::AppState,
-    error::IngestError,
     ids,
-    ingest::{Delivery, Source},
+    ingest::{Delivery, IngestError, Source},
+    state::AppState,
     store::rejections::{self, RejectedBody, Rejection},
 };
 
-pub fn router(max_body_bytes: usize) -> Router<AppState> {
-    Router::new()
-        .route("/webhooks/canopy", post(canopy))
+pub fn router(sources: Vec<Arc<dyn Source>>, max_body_bytes: usize) -> Router<AppState> {
+    sources
+        .into_iter()
+        .fold(Router::new(), |router, source| {
+            let path = source.path();
+            let handler = move |State(state): State<AppState>,
+                                ClientAddr(remote): ClientAddr,
+                                RawQuery(query): RawQuery,
+                                headers: HeaderMap,
+                                body: Result<Bytes, BytesRejection>| async move {
+                accept(&state, &*source, remote, query.as_deref(), &headers, body).await
+            };
+            router.route(path, post(handler))
+        })
         .layer(DefaultBodyLimit::max(max_body_bytes))
 }
 
-async fn canopy(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    accept(&state, &*state.canopy, peer, &headers, body).await
-}
-
-async fn accept<S: Source>(
+async fn accept(
     state: &AppState,
-    source: &S,
-    peer: SocketAddr,
+    source: &dyn Source,
+    remote: std::net::IpAddr,
+    query: Option<&str>,
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
@@ -47,7 +54,7 @@ async fn accept<S: Source>(
         Err(rejection) => {
             let error = if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 IngestError::PayloadTooLarge {
-                    limit: state.config.max_body_bytes,
+                    limit: state.max_body_bytes,
                 }
             } else {
                 IngestError::InvalidBody(rejection.body_text())
@@ -56,17 +63,19 @@ async fn accept<S: Source>(
                 .get(CONTENT_LENGTH)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.parse().ok());
-            return refuse::<S>(state, error, peer, RejectedBody::NotRead { declared_bytes }).await;
+            let body = RejectedBody::NotRead { declared_bytes };
+            return refuse(state, source, error, remote, body).await;
         }
     };
     let delivery = Delivery {
         headers,
+        query,
+        remote,
         body: &body,
-        remote: peer.ip(),
     };
     let event = match source.receive(&delivery) {
         Ok(event) => event,
-        Err(error) => return refuse::<S>(state, error, peer, RejectedBody::Read(&body)).await,
+        Err(error) => return refuse(state, source, error, remote, RejectedBody::Read(&body)).await,
     };
     match state.writer.store(event).await {
         Ok(stored) => {
@@ -79,28 +88,30 @@ async fn accept<S: Source>(
             (status, Json(body)).into_response()
         }
         Err(error) => {
-            tracing::error!(source = %S::KIND, %error, "delivery not stored");
-            IngestError::from(error).into_response()
+            tracing::error!(source = %source.kind(), %error, "delivery not stored");
+            DeliveryError::StoreUnavailable.into_response()
         }
     }
 }
 
-async fn refuse<S: Source>(
+async fn refuse(
     state: &AppState,
+    source: &dyn Source,
     error: IngestError,
-    peer: SocketAddr,
+    remote: std::net::IpAddr,
     body: RejectedBody<'_>,
 ) -> Response {
-    tracing::warn!(source = %S::KIND, code = error.code(), %peer, %error, "delivery refused");
+    let kind = source.kind();
+    tracing::warn!(source = %kind, code = error.code(), %remote, %error, "delivery refused");
     let rejection = Rejection {
-        source: S::KIND,
+        source: kind,
         reason: error.code(),
-        status: error.status().as_u16(),
-        remote_addr: Some(peer.ip().to_string()),
+        status: refusal_status(&error).as_u16(),
+        remote_addr: Some(remote.to_string()),
         body,
     };
     if let Err(store_error) = rejections::record(&state.db, rejection).await {
         tracing::error!(%store_error, "could not record a refused delivery");
     }
-    error.into_response()
+    DeliveryError::Refused(error).into_response()
 }

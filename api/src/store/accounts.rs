@@ -7,7 +7,7 @@ use sea_orm::{
     QueryOrder, QuerySelect, sea_query::OnConflict,
 };
 
-use crate::projection::AccountChange;
+use crate::event::AccountChange;
 
 pub async fn find(db: &impl ConnectionTrait, id: &str) -> Result<Option<accounts::Model>, DbErr> {
     accounts::Entity::find_by_id(id.to_owned()).one(db).await
@@ -34,7 +34,7 @@ pub async fn apply_all(
     let mut changed = HashSet::new();
     for change in changes {
         let id = change.account_id.clone();
-        if let Some(next) = change.apply_to(accounts.get(&id).cloned(), now) {
+        if let Some(next) = apply(change, accounts.get(&id).cloned(), now) {
             accounts.insert(id.clone(), next);
             changed.insert(id);
         }
@@ -83,6 +83,60 @@ pub async fn page(
     query.order_by_asc(Column::Id).limit(limit).all(db).await
 }
 
+/// Folds `change` into `current` (or a new account). Returns `None` when
+/// the change is older than what the account already reflects.
+pub fn apply(
+    change: AccountChange,
+    current: Option<accounts::Model>,
+    now: DateTime<Utc>,
+) -> Option<accounts::Model> {
+    let mut account = current.unwrap_or_else(|| accounts::Model {
+        id: change.account_id.clone(),
+        customer_id: None,
+        status: None,
+        status_subtype: None,
+        credit_limit_cents: None,
+        available_credit_cents: None,
+        total_balance_cents: None,
+        min_pay_due_cents: None,
+        min_pay_due_at: None,
+        days_past_due: None,
+        delinquent_as_of: None,
+        snapshot: None,
+        snapshot_changed_at: None,
+        updated_at: now,
+    });
+    if let (Some(changed_at), Some(seen)) = (change.changed_at, account.snapshot_changed_at)
+        && changed_at < seen
+    {
+        return None;
+    }
+    overlay(&mut account.customer_id, change.customer_id);
+    overlay(&mut account.status, change.status);
+    overlay(&mut account.status_subtype, change.status_subtype);
+    overlay(&mut account.credit_limit_cents, change.credit_limit_cents);
+    overlay(
+        &mut account.available_credit_cents,
+        change.available_credit_cents,
+    );
+    overlay(&mut account.total_balance_cents, change.total_balance_cents);
+    overlay(&mut account.min_pay_due_cents, change.min_pay_due_cents);
+    overlay(&mut account.min_pay_due_at, change.min_pay_due_at);
+    overlay(&mut account.days_past_due, change.days_past_due);
+    overlay(&mut account.delinquent_as_of, change.delinquent_as_of);
+    overlay(&mut account.snapshot, change.snapshot);
+    overlay(&mut account.snapshot_changed_at, change.changed_at);
+    account.updated_at = now;
+    Some(account)
+}
+
+/// Sets `slot` when `value` carries something; keeps it otherwise.
+fn overlay<T>(slot: &mut Option<T>, value: Option<T>) {
+    if value.is_some() {
+        *slot = value;
+    }
+}
+
 pub async fn find_many(
     db: &impl ConnectionTrait,
     ids: &[String],
@@ -91,4 +145,48 @@ pub async fn find_many(
         .filter(accounts::Column::Id.is_in(ids.iter().cloned()))
         .all(db)
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn newer_changes_win_and_older_ones_are_ignored() {
+        let now = at("2026-01-01T00:00:00Z");
+        let first = apply(
+            AccountChange {
+                account_id: "a".into(),
+                status: Some("ACTIVE".into()),
+                credit_limit_cents: Some(100),
+                changed_at: Some(at("2023-01-02T00:00:00Z")),
+                ..Default::default()
+            },
+            None,
+            now,
+        )
+        .unwrap();
+        let stale = AccountChange {
+            account_id: "a".into(),
+            status: Some("CLOSED".into()),
+            changed_at: Some(at("2023-01-01T00:00:00Z")),
+            ..Default::default()
+        };
+        assert_eq!(apply(stale, Some(first.clone()), now), None);
+
+        let flat = AccountChange {
+            account_id: "a".into(),
+            available_credit_cents: Some(7),
+            ..Default::default()
+        };
+        let flat = apply(flat, Some(first), now).unwrap();
+        assert_eq!(flat.status.as_deref(), Some("ACTIVE"));
+        assert_eq!(flat.credit_limit_cents, Some(100));
+        assert_eq!(flat.available_credit_cents, Some(7));
+        assert_eq!(flat.snapshot_changed_at, Some(at("2023-01-02T00:00:00Z")));
+    }
 }

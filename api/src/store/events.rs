@@ -10,7 +10,7 @@ use sea_orm::{
 };
 
 use super::page;
-use crate::ingest::NewEvent;
+use crate::event::NewEvent;
 
 /// The highest event id committed so far (0 when empty).
 pub async fn max_id(db: &impl ConnectionTrait) -> Result<i64, DbErr> {

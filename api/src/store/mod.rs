@@ -2,11 +2,14 @@
 //! inside one transaction; the [`writer`] owns the ingest transaction.
 pub mod accounts;
 pub mod audit_log;
+pub mod error;
 pub mod events;
 pub mod notification_configs;
 pub mod page;
 pub mod rejections;
 pub mod writer;
+
+pub use error::StoreError;
 
 use std::time::Duration;
 

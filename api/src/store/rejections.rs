@@ -2,7 +2,7 @@ use entity::rejected_deliveries;
 use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait, NotSet};
 use sha2::{Digest, Sha256};
 
-use crate::ingest::SourceKind;
+use crate::event::SourceKind;
 
 /// A refused delivery, as recorded: never the body, only its size and hash.
 pub struct Rejection<'a> {

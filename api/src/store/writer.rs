@@ -10,8 +10,9 @@ use sea_orm::{
 };
 use tokio::sync::{mpsc, oneshot, watch};
 
+use super::error::StoreError;
 use super::{accounts, events};
-use crate::{clock, error::StoreError, ingest::NewEvent};
+use crate::{clock, event::NewEvent};
 
 /// Deliveries committed in one transaction at most.
 const MAX_BATCH: usize = 256;

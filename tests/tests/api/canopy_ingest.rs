@@ -115,7 +115,7 @@ async fn reformatted_bodies_verify_as_canopy_signs_them(backend: Backend) {
 
 async fn unverifiable_deliveries_are_refused_and_recorded(backend: Backend) {
     let app = spawn_app_with(backend, |c| {
-        c.canopy_webhook_secrets = vec![api::config::Secret::new(SECRET)];
+        c.sources.canopy.webhook_secrets = vec![api::secret::Secret::new(SECRET)];
     })
     .await;
     let fixture = canopy_fixture("account_delinquency");
@@ -171,7 +171,7 @@ async fn unverifiable_deliveries_are_refused_and_recorded(backend: Backend) {
 }
 
 async fn unconfigured_source_refuses_everything(backend: Backend) {
-    let app = spawn_app_with(backend, |c| c.canopy_webhook_secrets.clear()).await;
+    let app = spawn_app_with(backend, |c| c.sources.canopy.webhook_secrets.clear()).await;
     let response = app.post_canopy(signed_fixture("account_create")).await;
     assert_eq!(
         error_code(response).await,

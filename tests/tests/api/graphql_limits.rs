@@ -1,7 +1,7 @@
 //! Query limits and batched loading, counted in SQL statements.
 use api::{
+    event::SourceKind,
     graphql::{MAX_DEPTH, MAX_FIELDS},
-    ingest::SourceKind,
 };
 use serde_json::json;
 

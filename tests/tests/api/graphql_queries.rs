@@ -1,6 +1,6 @@
 //! The GraphQL read API over ingested and stored rows: each query's rows,
 //! pagination, filters and bad input (contract section 3).
-use api::ingest::SourceKind;
+use api::event::SourceKind;
 use entity::{events, notification_configs};
 use sea_orm::{ActiveValue::Set, EntityTrait, NotSet};
 use serde_json::{Value, json};

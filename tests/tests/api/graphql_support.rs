@@ -8,7 +8,7 @@ use std::sync::{
 use api::{
     auth::{Caller, Role, parse_api_keys},
     config::Config,
-    ingest::SourceKind,
+    event::SourceKind,
 };
 use chrono::{DateTime, Duration, Utc};
 use entity::{accounts, events};
@@ -204,7 +204,7 @@ impl CountingSchema {
         // Nothing is committed through this schema; the feed only has to
         // exist, and it reads through a connection that is not counted.
         let (_, committed) = tokio::sync::watch::channel(0);
-        let feed = api::feed::Feed::start(db.clone(), committed).await.unwrap();
+        let feed = api::live::Feed::start(db.clone(), committed).await.unwrap();
         let statements = Arc::new(AtomicUsize::new(0));
         let counter = statements.clone();
         let mut db = db.clone();

@@ -1,7 +1,12 @@
 //! `spawn_app` and the helpers every test shares.
 use std::{net::SocketAddr, path::Path, sync::Once};
 
-use api::{app::App, config::Config, config::Secret, ingest::canopy};
+use api::{
+    app::App,
+    config::Config,
+    ingest::{SourcesConfig, canopy},
+    secret::Secret,
+};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, EntityTrait};
 use serde_json::Value;
 
@@ -121,7 +126,11 @@ pub fn test_config(database_url: &str) -> Config {
     Config {
         database_url: database_url.to_owned(),
         addr: "127.0.0.1:0".parse().unwrap(),
-        canopy_webhook_secrets: vec![Secret::new(SECRET)],
+        sources: SourcesConfig {
+            canopy: canopy::CanopyConfig {
+                webhook_secrets: vec![Secret::new(SECRET)],
+            },
+        },
         ..Config::default()
     }
 }

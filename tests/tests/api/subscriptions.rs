@@ -442,8 +442,8 @@ async fn a_stalled_subscriber_keeps_memory_bounded_then_catches_up() {
     // The events are committed straight into the store (the HTTP path is
     // tested elsewhere; here 50,000 of them must flow quickly); the feed
     // finds them as it finds events committed by another node.
-    let event = api::ingest::NewEvent {
-        source: api::ingest::SourceKind::Canopy,
+    let event = api::event::NewEvent {
+        source: api::event::SourceKind::Canopy,
         event_type: "account_calculations_change".into(),
         account_id: Some("acct-1".into()),
         dedup_key: None,
@@ -457,7 +457,7 @@ async fn a_stalled_subscriber_keeps_memory_bounded_then_catches_up() {
     let before = resident_bytes();
     let mut peak = before;
     for first in (start + 1..=start + EVENTS).step_by(CHUNK as usize) {
-        let rows: Vec<(i64, &api::ingest::NewEvent)> =
+        let rows: Vec<(i64, &api::event::NewEvent)> =
             (first..first + CHUNK).map(|id| (id, &event)).collect();
         api::store::events::insert_many(&app.db, &rows, api::clock::now())
             .await

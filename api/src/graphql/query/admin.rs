@@ -2,10 +2,11 @@ use async_graphql::{Context, Object};
 
 use super::db;
 use crate::{
-    auth::{Role, RoleGuard},
+    auth::Role,
     graphql::{
         connection::{Connection, Page, after_id},
         error::GqlResult,
+        guard::RoleGuard,
         types::{AuditEntry, RejectedDelivery},
     },
     ids::CursorKind,

@@ -2,10 +2,11 @@ use async_graphql::{Context, ID, Object};
 
 use super::db;
 use crate::{
-    auth::{Role, RoleGuard},
+    auth::Role,
     graphql::{
         connection::{Connection, Page, after_id},
         error::GqlResult,
+        guard::RoleGuard,
         types::{Event, EventFilter},
     },
     ids::{self, CursorKind},

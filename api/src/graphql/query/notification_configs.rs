@@ -2,8 +2,8 @@ use async_graphql::{Context, ID, Object};
 
 use super::db;
 use crate::{
-    auth::{Role, RoleGuard},
-    graphql::{error::GqlResult, types::NotificationConfig},
+    auth::Role,
+    graphql::{error::GqlResult, guard::RoleGuard, types::NotificationConfig},
     store,
 };
 

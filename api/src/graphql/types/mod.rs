@@ -13,7 +13,7 @@ pub use event::{Event, EventFilter};
 pub use notification_config::NotificationConfig;
 
 use super::error::{GqlError, GqlResult};
-use crate::ingest::SourceKind;
+use crate::event::SourceKind;
 
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EventSource {

@@ -4,13 +4,14 @@ mod normalize;
 mod payload;
 pub mod verify;
 
-use crate::{
-    config::Secret,
-    error::IngestError,
-    ingest::{Delivery, NewEvent, Source, SourceKind},
-};
-
 use serde_json::{Value, json};
+
+use crate::{
+    env::Env,
+    event::{NewEvent, SourceKind},
+    ingest::{Delivery, IngestError, Source},
+    secret::Secret,
+};
 
 pub use verify::sign;
 
@@ -32,18 +33,45 @@ pub fn signed_body(secret: &str, input: Value, default_event: &str) -> anyhow::R
     Ok(json!({"event": event, "data": data, "hmac_signature": signature}).to_string())
 }
 
+/// `CANOPY_WEBHOOK_SECRETS`.
+#[derive(Clone, Debug, Default)]
+pub struct CanopyConfig {
+    /// Any one verifies (rotation); none configured refuses every delivery.
+    pub webhook_secrets: Vec<Secret>,
+}
+
+impl CanopyConfig {
+    pub fn from_env(env: &Env<'_>) -> Self {
+        Self {
+            webhook_secrets: env
+                .list("CANOPY_WEBHOOK_SECRETS")
+                .into_iter()
+                .map(Secret::new)
+                .collect(),
+        }
+    }
+}
+
 pub struct Canopy {
     secrets: Vec<Secret>,
 }
 
 impl Canopy {
-    pub fn new(secrets: Vec<Secret>) -> Self {
-        Self { secrets }
+    pub fn new(config: CanopyConfig) -> Self {
+        Self {
+            secrets: config.webhook_secrets,
+        }
     }
 }
 
 impl Source for Canopy {
-    const KIND: SourceKind = SourceKind::Canopy;
+    fn kind(&self) -> SourceKind {
+        SourceKind::Canopy
+    }
+
+    fn path(&self) -> &'static str {
+        "/webhooks/canopy"
+    }
 
     fn receive(&self, delivery: &Delivery<'_>) -> Result<NewEvent, IngestError> {
         if self.secrets.is_empty() {

@@ -4,8 +4,8 @@ use serde_json::Value;
 
 use super::payload::Envelope;
 use crate::{
-    ingest::{NewEvent, SourceKind, timestamp},
-    projection::{AccountChange, overlay},
+    event::{AccountChange, NewEvent, SourceKind},
+    ingest::timestamp,
 };
 
 /// Events whose `data` carries account state.
@@ -21,8 +21,10 @@ const ACCOUNT_EVENTS: &[&str] = &[
 ];
 
 pub fn normalize(envelope: &Envelope<'_>, data: Value, signature: String) -> NewEvent {
-    let account_id = text(data.get("account_id"))
-        .or_else(|| text(data.get("object").and_then(|o| o.get("account_id"))));
+    let account_id = data
+        .get("account_id")
+        .and_then(text)
+        .or_else(|| data.pointer("/object/account_id").and_then(text));
     let occurred_at = [
         "changed_at",
         "time_stamp",
@@ -55,107 +57,110 @@ fn projected_name(event: &str) -> &str {
     }
 }
 
+/// The projection's fields.
+#[derive(Clone, Copy)]
+enum Field {
+    CustomerId,
+    Status,
+    StatusSubtype,
+    CreditLimit,
+    AvailableCredit,
+    TotalBalance,
+    MinPayDue,
+    MinPayDueAt,
+    DaysPastDue,
+    DelinquentAsOf,
+}
+
+/// Where each field is read in `data`, highest precedence first: a full
+/// account object, then `statement_generation`'s sections, then flat
+/// events. The first readable value of a field wins.
+const PATHS: &[(Field, &str)] = {
+    use Field::*;
+    &[
+        (CustomerId, "/object/customers/0/customer_id"),
+        (Status, "/object/account_overview/account_status"),
+        (
+            StatusSubtype,
+            "/object/account_overview/account_status_subtype",
+        ),
+        (CreditLimit, "/object/summary/credit_limit_cents"),
+        (AvailableCredit, "/object/summary/available_credit_cents"),
+        (TotalBalance, "/object/summary/total_balance_cents"),
+        (MinPayDue, "/object/min_pay_due_cents/min_pay_cents"),
+        (MinPayDueAt, "/object/min_pay_due_cents/min_pay_due_at"),
+        (Status, "/account_overview/account_status"),
+        (StatusSubtype, "/account_overview/account_status_subtype"),
+        (CreditLimit, "/open_to_buy/credit_limit_cents"),
+        (AvailableCredit, "/open_to_buy/available_credit_cents"),
+        (TotalBalance, "/balance_summary/total_balance_cents"),
+        (MinPayDue, "/min_pay_due/min_pay_cents"),
+        (MinPayDueAt, "/min_pay_due/min_pay_due_at"),
+        (CustomerId, "/customer_id"),
+        (AvailableCredit, "/available_credit_cents"),
+        (TotalBalance, "/total_balance_cents"),
+        (MinPayDue, "/min_pay_due_cents"),
+        (MinPayDueAt, "/min_pay_due_at"),
+        (MinPayDueAt, "/minimum_payment_due_date"),
+        (DaysPastDue, "/days_past_due"),
+        (DaysPastDue, "/number_of_days_delinquent"),
+        (DelinquentAsOf, "/delinquent_as_of_date"),
+    ]
+};
+
+impl Field {
+    /// Sets this field of `change` from `value`, unless it is already set.
+    fn fill(self, change: &mut AccountChange, value: &Value) {
+        match self {
+            Self::CustomerId => fill(&mut change.customer_id, text(value)),
+            Self::Status => fill(&mut change.status, text(value)),
+            Self::StatusSubtype => fill(&mut change.status_subtype, text(value)),
+            Self::CreditLimit => fill(&mut change.credit_limit_cents, cents(value)),
+            Self::AvailableCredit => fill(&mut change.available_credit_cents, cents(value)),
+            Self::TotalBalance => fill(&mut change.total_balance_cents, cents(value)),
+            Self::MinPayDue => fill(&mut change.min_pay_due_cents, cents(value)),
+            Self::MinPayDueAt => fill(&mut change.min_pay_due_at, timestamp::parse(value)),
+            Self::DaysPastDue => fill(&mut change.days_past_due, int(value)),
+            Self::DelinquentAsOf => fill(&mut change.delinquent_as_of, timestamp::parse(value)),
+        }
+    }
+}
+
+fn fill<T>(slot: &mut Option<T>, value: Option<T>) {
+    if slot.is_none() {
+        *slot = value;
+    }
+}
+
 fn account_change(account_id: String, data: &Value) -> AccountChange {
-    let at = |path: &[&str]| path.iter().try_fold(data, |v, key| v.get(*key));
     let mut change = AccountChange {
         account_id,
-        changed_at: at(&["changed_at"]).and_then(timestamp::parse),
-        customer_id: text(at(&["customer_id"])),
-        available_credit_cents: cents(at(&["available_credit_cents"])),
-        total_balance_cents: cents(at(&["total_balance_cents"])),
-        min_pay_due_cents: cents(at(&["min_pay_due_cents"])),
-        min_pay_due_at: at(&["min_pay_due_at"])
-            .or_else(|| at(&["minimum_payment_due_date"]))
-            .and_then(timestamp::parse),
-        days_past_due: int(at(&["days_past_due"]).or_else(|| at(&["number_of_days_delinquent"]))),
-        delinquent_as_of: at(&["delinquent_as_of_date"]).and_then(timestamp::parse),
+        changed_at: data.get("changed_at").and_then(timestamp::parse),
+        snapshot: data
+            .get("object")
+            .filter(|o| o.is_object())
+            .map(Value::to_string),
         ..Default::default()
     };
-    // statement_generation nests its figures by section.
-    overlay(
-        &mut change.status,
-        text(at(&["account_overview", "account_status"])),
-    );
-    overlay(
-        &mut change.status_subtype,
-        text(at(&["account_overview", "account_status_subtype"])),
-    );
-    overlay(
-        &mut change.credit_limit_cents,
-        cents(at(&["open_to_buy", "credit_limit_cents"])),
-    );
-    overlay(
-        &mut change.available_credit_cents,
-        cents(at(&["open_to_buy", "available_credit_cents"])),
-    );
-    overlay(
-        &mut change.total_balance_cents,
-        cents(at(&["balance_summary", "total_balance_cents"])),
-    );
-    overlay(
-        &mut change.min_pay_due_cents,
-        cents(at(&["min_pay_due", "min_pay_cents"])),
-    );
-    overlay(
-        &mut change.min_pay_due_at,
-        at(&["min_pay_due", "min_pay_due_at"]).and_then(timestamp::parse),
-    );
-
-    if let Some(object) = at(&["object"]).filter(|o| o.is_object()) {
-        let field = |path: &[&str]| path.iter().try_fold(object, |v, key| v.get(*key));
-        overlay(
-            &mut change.customer_id,
-            text(
-                object
-                    .get("customers")
-                    .and_then(|c| c.get(0))
-                    .and_then(|c| c.get("customer_id")),
-            ),
-        );
-        overlay(
-            &mut change.status,
-            text(field(&["account_overview", "account_status"])),
-        );
-        overlay(
-            &mut change.status_subtype,
-            text(field(&["account_overview", "account_status_subtype"])),
-        );
-        overlay(
-            &mut change.credit_limit_cents,
-            cents(field(&["summary", "credit_limit_cents"])),
-        );
-        overlay(
-            &mut change.available_credit_cents,
-            cents(field(&["summary", "available_credit_cents"])),
-        );
-        overlay(
-            &mut change.total_balance_cents,
-            cents(field(&["summary", "total_balance_cents"])),
-        );
-        overlay(
-            &mut change.min_pay_due_cents,
-            cents(field(&["min_pay_due_cents", "min_pay_cents"])),
-        );
-        overlay(
-            &mut change.min_pay_due_at,
-            field(&["min_pay_due_cents", "min_pay_due_at"]).and_then(timestamp::parse),
-        );
-        change.snapshot = Some(object.to_string());
+    for (field, path) in PATHS {
+        if let Some(value) = data.pointer(path) {
+            field.fill(&mut change, value);
+        }
     }
     change
 }
 
 /// Canopy sends identifiers as strings or numbers.
-fn text(value: Option<&Value>) -> Option<String> {
-    match value? {
+fn text(value: &Value) -> Option<String> {
+    match value {
         Value::String(s) => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
         _ => None,
     }
 }
 
-fn cents(value: Option<&Value>) -> Option<i64> {
-    match value? {
+fn cents(value: &Value) -> Option<i64> {
+    match value {
         Value::Number(n) => n.as_i64().or_else(|| {
             n.as_f64()
                 .filter(|f| f.fract() == 0.0 && f.abs() < 9.2e18)
@@ -166,6 +171,6 @@ fn cents(value: Option<&Value>) -> Option<i64> {
     }
 }
 
-fn int(value: Option<&Value>) -> Option<i32> {
+fn int(value: &Value) -> Option<i32> {
     cents(value).and_then(|n| i32::try_from(n).ok())
 }

@@ -2,7 +2,7 @@
 use serde::Deserialize;
 use serde_json::{Value, value::RawValue};
 
-use crate::error::IngestError;
+use crate::ingest::IngestError;
 
 #[derive(Deserialize)]
 pub struct Envelope<'a> {

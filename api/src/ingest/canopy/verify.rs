@@ -7,7 +7,10 @@ use serde_json::Value;
 use sha2::Sha256;
 
 use super::payload::Envelope;
-use crate::{config::Secret, error::IngestError, ingest::ecmascript::json_stringify};
+use crate::{
+    ingest::{IngestError, ecmascript::json_stringify},
+    secret::Secret,
+};
 
 type HmacSha256 = Hmac<Sha256>;
 

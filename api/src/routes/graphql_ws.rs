@@ -19,10 +19,10 @@ use axum::{
 use futures::{SinkExt, StreamExt, future::ready};
 use serde_json::Value;
 
-use super::graphql::MAX_GRAPHQL_BODY_BYTES;
 use crate::{
-    app::AppState,
     auth::{Auth, bearer_token},
+    graphql::limits::MAX_REQUEST_BYTES,
+    state::AppState,
 };
 
 /// Read buffer per connection (bench/RESULTS.md, Live subscriptions).
@@ -53,7 +53,7 @@ async fn upgrade(
     };
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
-        .max_message_size(MAX_GRAPHQL_BODY_BYTES)
+        .max_message_size(MAX_REQUEST_BYTES)
         // tungstenite's default (128 KiB) is zero-filled on the first read, so
         // it was most of an idle subscription's memory; client messages are
         // small, and a larger one grows the buffer as needed.

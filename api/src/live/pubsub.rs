@@ -1,13 +1,11 @@
 //! Wake-ups between gateway nodes. A message only says "events up to id N
 //! are committed"; the events themselves are always read from the store, so
 //! a lost message (Redis is at-most-once) delays an event, never loses it.
-mod redis;
-
 use std::sync::Arc;
 
 use tokio::sync::{Notify, watch};
 
-pub use self::redis::RedisPubSub;
+use super::redis::RedisPubSub;
 
 #[derive(Clone)]
 pub enum PubSub {

@@ -1,0 +1,25 @@
+//! Why a delivery was refused. The codes are the contract's; what they mean
+//! in HTTP is decided at the door (`routes/`).
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("body is larger than {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("no secret or token is configured for this source; deliveries are refused")]
+    SourceNotConfigured,
+    #[error("{0}")]
+    InvalidSignature(String),
+    #[error("{0}")]
+    InvalidBody(String),
+}
+
+impl IngestError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
+            Self::SourceNotConfigured => "SOURCE_NOT_CONFIGURED",
+            Self::InvalidSignature(_) => "INVALID_SIGNATURE",
+            Self::InvalidBody(_) => "INVALID_BODY",
+        }
+    }
+}

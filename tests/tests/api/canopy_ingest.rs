@@ -17,6 +17,7 @@ on_both_backends!(
     unconfigured_source_refuses_everything,
     malformed_and_oversized_bodies_are_refused_and_recorded,
     concurrent_duplicates_are_counted_exactly,
+    refusals_record_the_caller_a_trusted_proxy_forwarded,
 );
 
 async fn error_code(response: reqwest::Response) -> (u16, String) {
@@ -285,4 +286,31 @@ async fn concurrent_duplicates_are_counted_exactly(backend: Backend) {
         (1..=50).collect::<Vec<_>>(),
         "ids are dense and in commit order"
     );
+}
+
+async fn refusals_record_the_caller_a_trusted_proxy_forwarded(backend: Backend) {
+    let refused_from = |app: &crate::helpers::TestApp, forwarded: &'static str| {
+        app.http
+            .post(app.url("/webhooks/canopy"))
+            .header("content-type", "application/json")
+            .header("x-forwarded-for", forwarded)
+            .body("not json")
+            .send()
+    };
+    // The test's own connection comes from 127.0.0.1: trusted here.
+    let behind_proxy = spawn_app_with(backend, |c| {
+        c.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()];
+    })
+    .await;
+    refused_from(&behind_proxy, "198.51.100.1, 203.0.113.9")
+        .await
+        .unwrap();
+    let recorded = behind_proxy.rejections().await;
+    assert_eq!(recorded[0].remote_addr.as_deref(), Some("203.0.113.9"));
+
+    // Not a trusted proxy: the header is the caller's own words, ignored.
+    let direct = spawn_app(backend).await;
+    refused_from(&direct, "203.0.113.9").await.unwrap();
+    let recorded = direct.rejections().await;
+    assert_eq!(recorded[0].remote_addr.as_deref(), Some("127.0.0.1"));
 }

@@ -1,53 +1,86 @@
 //! Building and running the gateway: store, migrations, listener, router.
-use std::{future::Future, net::SocketAddr, sync::Arc};
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context;
+use axum::extract::{ConnectInfo, Request};
+use hyper::body::Incoming;
+use hyper_util::{
+    rt::{TokioExecutor, TokioIo, TokioTimer},
+    server::{conn::auto, graceful::GracefulShutdown},
+    service::TowerToHyperService,
+};
 use tokio::net::TcpListener;
+use tower::ServiceExt;
 
 use crate::{
     auth::Auth,
     config::Config,
+    faults::Faults,
     graphql, ingest,
     live::{Feed, PubSub},
-    routes,
+    routes::{self, BodyBudget},
     state::AppState,
-    store::{self, writer::Writer},
+    store::{self, Pools, rejections::Recorder, writer::Writer},
 };
+
+/// A client that has not sent its request headers within this is cut off.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// In-flight requests get this long to finish after shutdown begins.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(25);
 
 pub struct App {
     listener: TcpListener,
     router: axum::Router,
+    faults: Arc<Faults>,
+    recorder: Recorder,
 }
 
 impl App {
     /// Connects to the store, applies migrations and binds the listener.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let auth = Arc::new(Auth::new(&config.api_keys, config.addr)?);
-        let db = store::connect(&config.database_url)
+        {
+            let migrations = store::connect(&config.database_url)
+                .await
+                .context("connecting to the store")?;
+            store::migrate(&migrations)
+                .await
+                .context("applying migrations")?;
+        }
+        let pools = Pools::connect(&config.database_url)
             .await
             .context("connecting to the store")?;
-        store::migrate(&db).await.context("applying migrations")?;
         let listener = TcpListener::bind(config.addr)
             .await
             .with_context(|| format!("binding {}", config.addr))?;
-        let writer = Writer::spawn(db.clone());
-        let feed = Feed::start(db.clone(), writer.committed())
+        let faults = Arc::new(Faults::default());
+        let writer = Writer::spawn(pools.writer.clone(), faults.clone());
+        let feed = Feed::start(pools.live.clone(), writer.committed(), faults.clone())
             .await
             .context("starting the live feed")?;
         let pubsub =
             PubSub::new(config.redis_url.as_deref(), &config.redis_channel).context("REDIS_URL")?;
-        pubsub.start(writer.committed(), feed.waker());
+        pubsub.start(writer.committed(), feed.clone());
+        let recorder = Recorder::spawn(pools.records.clone());
         let state = AppState {
             writer,
+            recorder: recorder.clone(),
+            schema: graphql::build(pools.reads.clone(), feed.clone()),
+            feed,
             pubsub,
             auth,
-            schema: graphql::build(db.clone(), feed),
-            db,
+            pools,
             max_body_bytes: config.max_body_bytes,
+            body_budget: BodyBudget::default(),
             trusted_proxies: config.trusted_proxies.into(),
         };
         let router = routes::router(state, ingest::registry(&config.sources));
-        Ok(Self { listener, router })
+        Ok(Self {
+            listener,
+            router,
+            faults,
+            recorder,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -56,7 +89,18 @@ impl App {
             .expect("a bound listener has an address")
     }
 
-    /// Serves until `shutdown` resolves, then finishes in-flight requests.
+    /// Failures tests inject to see the gateway recover.
+    pub fn faults(&self) -> Arc<Faults> {
+        self.faults.clone()
+    }
+
+    /// The queue refusals are recorded through (`flush` it to see them all).
+    pub fn recorder(&self) -> Recorder {
+        self.recorder.clone()
+    }
+
+    /// Serves until `shutdown` resolves, then stops accepting and gives
+    /// in-flight requests [`SHUTDOWN_GRACE`] to finish.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -64,11 +108,54 @@ impl App {
         tracing::info!(addr = %self.local_addr(), "gateway listening");
         let router = self
             .router
-            .layer(tower_http::trace::TraceLayer::new_for_http())
-            .into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, router)
-            .with_graceful_shutdown(shutdown)
-            .await
+            .layer(tower_http::trace::TraceLayer::new_for_http());
+        let mut http = auto::Builder::new(TokioExecutor::new());
+        http.http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(HEADER_READ_TIMEOUT);
+        let connections = GracefulShutdown::new();
+        tokio::pin!(shutdown);
+        loop {
+            let (stream, peer) = tokio::select! {
+                accepted = self.listener.accept() => match accepted {
+                    Ok(accepted) => accepted,
+                    Err(error) => {
+                        // Out of file descriptors, typically: let some close.
+                        tracing::warn!(%error, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        continue;
+                    }
+                },
+                () = &mut shutdown => break,
+            };
+            let _ = stream.set_nodelay(true);
+            let service = router
+                .clone()
+                .map_request(move |mut request: Request<Incoming>| {
+                    request.extensions_mut().insert(ConnectInfo(peer));
+                    request
+                });
+            let connection = http
+                .serve_connection_with_upgrades(
+                    TokioIo::new(stream),
+                    TowerToHyperService::new(service),
+                )
+                .into_owned();
+            let connection = connections.watch(connection);
+            tokio::spawn(async move {
+                if let Err(error) = connection.await {
+                    tracing::debug!(%error, %peer, "connection ended with an error");
+                }
+            });
+        }
+        drop(self.listener);
+        tokio::select! {
+            () = connections.shutdown() => {}
+            () = tokio::time::sleep(SHUTDOWN_GRACE) => {
+                tracing::warn!("in-flight requests did not finish in time");
+            }
+        }
+        Ok(())
     }
 }
 

@@ -2,20 +2,29 @@
 use std::sync::Arc;
 
 use ipnet::IpNet;
-use sea_orm::DatabaseConnection;
 
-use crate::{auth::Auth, graphql::GatewaySchema, live::PubSub, store::writer::Writer};
+use crate::{
+    auth::Auth,
+    graphql::GatewaySchema,
+    live::{Feed, PubSub},
+    routes::BodyBudget,
+    store::{Pools, rejections::Recorder, writer::Writer},
+};
 
 #[derive(Clone)]
 pub struct AppState {
-    /// Reads (GraphQL, readiness, refusal records).
-    pub db: DatabaseConnection,
+    pub pools: Pools,
     pub writer: Writer,
+    /// Refusal records, written off the delivery path.
+    pub recorder: Recorder,
+    pub feed: Feed,
     pub auth: Arc<Auth>,
     pub schema: GatewaySchema,
     pub pubsub: PubSub,
     /// Larger webhook bodies get 413.
     pub max_body_bytes: usize,
+    /// Webhook body bytes the node buffers at most, all requests together.
+    pub body_budget: BodyBudget,
     /// Peers whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Arc<[IpNet]>,
 }

@@ -11,6 +11,8 @@ pub enum IngestError {
     InvalidSignature(String),
     #[error("{0}")]
     InvalidBody(String),
+    #[error("the body was not fully received within {} s", .0.as_secs())]
+    RequestTimeout(std::time::Duration),
 }
 
 impl IngestError {
@@ -20,6 +22,7 @@ impl IngestError {
             Self::SourceNotConfigured => "SOURCE_NOT_CONFIGURED",
             Self::InvalidSignature(_) => "INVALID_SIGNATURE",
             Self::InvalidBody(_) => "INVALID_BODY",
+            Self::RequestTimeout(_) => "REQUEST_TIMEOUT",
         }
     }
 }

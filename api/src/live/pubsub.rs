@@ -1,11 +1,9 @@
 //! Wake-ups between gateway nodes. A message only says "events up to id N
 //! are committed"; the events themselves are always read from the store, so
 //! a lost message (Redis is at-most-once) delays an event, never loses it.
-use std::sync::Arc;
+use tokio::sync::watch;
 
-use tokio::sync::{Notify, watch};
-
-use super::redis::RedisPubSub;
+use super::{feed::Feed, redis::RedisPubSub};
 
 #[derive(Clone)]
 pub enum PubSub {
@@ -22,13 +20,13 @@ impl PubSub {
         })
     }
 
-    /// Publishes every commit this node makes and wakes `wake` whenever
+    /// Publishes every commit this node makes and wakes `feed` whenever
     /// another node announces one (and after every reconnect, so the feed
     /// catches up on what it missed while disconnected).
-    pub fn start(&self, committed: watch::Receiver<i64>, wake: Arc<Notify>) {
+    pub fn start(&self, committed: watch::Receiver<i64>, feed: Feed) {
         if let Self::Redis(redis) = self {
             tokio::spawn(redis.clone().publish_commits(committed));
-            tokio::spawn(redis.clone().listen(wake));
+            tokio::spawn(redis.clone().listen(feed));
         }
     }
 

@@ -2,7 +2,9 @@ use std::{sync::Arc, time::Duration};
 
 use futures::StreamExt;
 use redis::{AsyncCommands, Client, aio::ConnectionManager};
-use tokio::sync::{Mutex, Notify, watch};
+use tokio::sync::{Mutex, watch};
+
+use super::feed::Feed;
 
 /// Any Redis round trip longer than this counts as Redis being down.
 const TIMEOUT: Duration = Duration::from_secs(1);
@@ -62,7 +64,7 @@ impl RedisPubSub {
         }
     }
 
-    pub(super) async fn listen(self, wake: Arc<Notify>) {
+    pub(super) async fn listen(self, feed: Feed) {
         let mut backoff = Duration::from_millis(100);
         loop {
             match self.subscribe().await {
@@ -70,9 +72,9 @@ impl RedisPubSub {
                     tracing::info!(channel = %self.channel, "subscribed to redis");
                     backoff = Duration::from_millis(100);
                     // Whatever was announced while we were away is in the store.
-                    wake.notify_one();
+                    feed.wake();
                     while messages.next().await.is_some() {
-                        wake.notify_one();
+                        feed.wake();
                     }
                     tracing::warn!("redis subscription lost; reconnecting");
                 }

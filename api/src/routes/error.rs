@@ -1,7 +1,7 @@
 //! What refusals and store failures mean in HTTP, in this one place.
 use axum::{
     Json,
-    http::StatusCode,
+    http::{HeaderValue, StatusCode, header::RETRY_AFTER},
     response::{IntoResponse, Response},
 };
 use serde_json::json;
@@ -16,7 +16,12 @@ pub enum DeliveryError {
     /// Our store failed (logged where it happened): nothing was
     /// acknowledged, so the provider retries.
     StoreUnavailable,
+    /// The node is at capacity: nothing was read or stored; retry soon.
+    Overloaded,
 }
+
+/// How long an overloaded node asks callers to wait (`Retry-After`).
+const RETRY_AFTER_SECS: &str = "1";
 
 /// The status a refusal is answered (and recorded) with.
 pub fn refusal_status(error: &IngestError) -> StatusCode {
@@ -26,6 +31,7 @@ pub fn refusal_status(error: &IngestError) -> StatusCode {
             StatusCode::UNAUTHORIZED
         }
         IngestError::InvalidBody(_) => StatusCode::BAD_REQUEST,
+        IngestError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
     }
 }
 
@@ -47,6 +53,20 @@ impl IntoResponse for DeliveryError {
                 "STORE_UNAVAILABLE",
                 "the store is unavailable; nothing was acknowledged",
             ),
+            Self::Overloaded => overloaded(),
         }
     }
+}
+
+/// 503 with `Retry-After`: shed load before doing any work for it.
+pub fn overloaded() -> Response {
+    let mut response = error_body(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "OVERLOADED",
+        "the gateway is at capacity; nothing was read or stored, retry shortly",
+    );
+    response
+        .headers_mut()
+        .insert(RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
+    response
 }

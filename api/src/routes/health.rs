@@ -13,10 +13,13 @@ async fn healthz() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
 
-/// Ready when the store answers and, if configured, Redis does too.
+/// Ready when the store answers, Redis (if configured) does too, and the
+/// node's own writer and live feed are running.
 async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    let (store_up, redis_up) = tokio::join!(store::ping(&state.db), state.pubsub.ping());
-    let ready = store_up && redis_up.unwrap_or(true);
+    let (store_up, redis_up) = tokio::join!(store::ping(&state.pools.reads), state.pubsub.ping());
+    let writer_up = state.writer.is_running();
+    let feed_up = state.feed.is_running();
+    let ready = store_up && redis_up.unwrap_or(true) && writer_up && feed_up;
     let status = if ready {
         StatusCode::OK
     } else {
@@ -24,8 +27,11 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     };
     let word = |up: bool| if up { "up" } else { "down" };
     let redis = redis_up.map_or("not configured", word);
-    (
-        status,
-        Json(json!({"store": word(store_up), "redis": redis})),
-    )
+    let body = json!({
+        "store": word(store_up),
+        "redis": redis,
+        "writer": word(writer_up),
+        "feed": word(feed_up),
+    });
+    (status, Json(body))
 }

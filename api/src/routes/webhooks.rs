@@ -1,12 +1,11 @@
-//! Provider deliveries: size → sender → shape → signature (per source), then
-//! the store's commit, then the answer. Every source in the registry is
-//! mounted at its own path through the same handler.
-use std::sync::Arc;
+//! Provider deliveries: size → sender → (body read) → shape → signature,
+//! then the store's commit, then the answer. Every source in the registry
+//! is mounted at its own path through the same handler.
+use std::{net::IpAddr, sync::Arc};
 
 use axum::{
     Json, Router,
-    body::Bytes,
-    extract::{DefaultBodyLimit, RawQuery, State, rejection::BytesRejection},
+    extract::{RawQuery, Request, State},
     http::{HeaderMap, StatusCode, header::CONTENT_LENGTH},
     response::{IntoResponse, Response},
     routing::post,
@@ -14,68 +13,81 @@ use axum::{
 use serde_json::json;
 
 use super::{
+    body::{self, BODY_TIMEOUT, BodyError},
     client_addr::ClientAddr,
     error::{DeliveryError, refusal_status},
 };
 use crate::{
     ids,
-    ingest::{Delivery, IngestError, Source},
+    ingest::{self, Delivery, Head, IngestError, Source},
     state::AppState,
-    store::rejections::{self, RejectedBody, Rejection},
+    store::rejections::{RejectedBody, Rejection},
 };
 
-pub fn router(sources: Vec<Arc<dyn Source>>, max_body_bytes: usize) -> Router<AppState> {
-    sources
-        .into_iter()
-        .fold(Router::new(), |router, source| {
-            let path = source.path();
-            let handler = move |State(state): State<AppState>,
-                                ClientAddr(remote): ClientAddr,
-                                RawQuery(query): RawQuery,
-                                headers: HeaderMap,
-                                body: Result<Bytes, BytesRejection>| async move {
-                accept(&state, &*source, remote, query.as_deref(), &headers, body).await
-            };
-            router.route(path, post(handler))
-        })
-        .layer(DefaultBodyLimit::max(max_body_bytes))
+pub fn router(sources: Vec<Arc<dyn Source>>) -> Router<AppState> {
+    sources.into_iter().fold(Router::new(), |router, source| {
+        let path = source.path();
+        let handler = move |State(state): State<AppState>,
+                            ClientAddr(remote): ClientAddr,
+                            RawQuery(query): RawQuery,
+                            request: Request| async move {
+            accept(&state, &*source, remote, query.as_deref(), request).await
+        };
+        router.route(path, post(handler))
+    })
 }
 
 async fn accept(
     state: &AppState,
     source: &dyn Source,
-    remote: std::net::IpAddr,
+    remote: IpAddr,
     query: Option<&str>,
-    headers: &HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    request: Request,
 ) -> Response {
-    let body = match body {
+    let (parts, body) = request.into_parts();
+    let head = Head {
+        headers: &parts.headers,
+        query,
+        remote,
+    };
+    let declared = declared_length(&parts.headers);
+    let refused = |error, body| refuse(state, source, error, remote, body);
+    let limit = state.max_body_bytes;
+    if declared.is_some_and(|d| d > limit as u64) {
+        let body = RejectedBody::NotRead { bytes: declared };
+        return refused(IngestError::PayloadTooLarge { limit }, body);
+    }
+    // Before the body is read: an unknown sender costs no memory.
+    if let Err(error) = source.admit(&head) {
+        return refused(error, RejectedBody::NotRead { bytes: declared });
+    }
+    let body = match body::read(body, limit, declared, &state.body_budget).await {
         Ok(body) => body,
-        Err(rejection) => {
-            let error = if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                IngestError::PayloadTooLarge {
-                    limit: state.max_body_bytes,
-                }
-            } else {
-                IngestError::InvalidBody(rejection.body_text())
+        Err(BodyError::TooLarge { received }) => {
+            let body = RejectedBody::NotRead {
+                bytes: Some(received),
             };
-            let declared_bytes = headers
-                .get(CONTENT_LENGTH)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.parse().ok());
-            let body = RejectedBody::NotRead { declared_bytes };
-            return refuse(state, source, error, remote, body).await;
+            return refused(IngestError::PayloadTooLarge { limit }, body);
+        }
+        Err(BodyError::TimedOut { received }) => {
+            let body = RejectedBody::NotRead {
+                bytes: Some(received),
+            };
+            return refused(IngestError::RequestTimeout(BODY_TIMEOUT), body);
+        }
+        Err(BodyError::Overloaded) => return DeliveryError::Overloaded.into_response(),
+        Err(BodyError::Broken(error)) => {
+            let error = IngestError::InvalidBody(format!("the body could not be read: {error}"));
+            return refused(error, RejectedBody::NotRead { bytes: declared });
         }
     };
     let delivery = Delivery {
-        headers,
-        query,
-        remote,
-        body: &body,
+        head,
+        body: &body.bytes,
     };
-    let event = match source.receive(&delivery) {
+    let event = match ingest::receive(source, &delivery) {
         Ok(event) => event,
-        Err(error) => return refuse(state, source, error, remote, RejectedBody::Read(&body)).await,
+        Err(error) => return refused(error, RejectedBody::Read(&body.bytes)),
     };
     match state.writer.store(event).await {
         Ok(stored) => {
@@ -94,24 +106,29 @@ async fn accept(
     }
 }
 
-async fn refuse(
+fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+}
+
+/// Answers a refusal and queues its record (never waiting for the store).
+fn refuse(
     state: &AppState,
     source: &dyn Source,
     error: IngestError,
-    remote: std::net::IpAddr,
+    remote: IpAddr,
     body: RejectedBody<'_>,
 ) -> Response {
     let kind = source.kind();
     tracing::warn!(source = %kind, code = error.code(), %remote, %error, "delivery refused");
-    let rejection = Rejection {
+    state.recorder.record(Rejection {
         source: kind,
         reason: error.code(),
         status: refusal_status(&error).as_u16(),
         remote_addr: Some(remote.to_string()),
         body,
-    };
-    if let Err(store_error) = rejections::record(&state.db, rejection).await {
-        tracing::error!(%store_error, "could not record a refused delivery");
-    }
+    });
     DeliveryError::Refused(error).into_response()
 }

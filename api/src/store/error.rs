@@ -5,4 +5,6 @@ pub enum StoreError {
     Unavailable(#[from] sea_orm::DbErr),
     #[error("the store writer has stopped")]
     WriterStopped,
+    #[error("not committed within {0:?}")]
+    TimedOut(std::time::Duration),
 }

@@ -11,26 +11,88 @@ pub mod writer;
 
 pub use error::StoreError;
 
-use std::time::Duration;
+use std::{future::Future, time::Duration};
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 
+/// Longest any one store call may take. A store that accepts connections
+/// but never answers then counts as unavailable within this time, instead
+/// of holding requests (and the writer) indefinitely.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The gateway's connections, split by who uses them, so that no kind of
+/// load can take the connections another needs: GraphQL reads cannot starve
+/// the writer, nor a flood of refusals the live feed.
+#[derive(Clone, Debug)]
+pub struct Pools {
+    /// The ingest writer's own.
+    pub writer: DatabaseConnection,
+    /// GraphQL reads and readiness checks.
+    pub reads: DatabaseConnection,
+    /// The live feed and subscribers catching up.
+    pub live: DatabaseConnection,
+    /// Refusal records.
+    pub records: DatabaseConnection,
+}
+
+impl Pools {
+    pub async fn connect(url: &str) -> Result<Self, DbErr> {
+        Ok(Self {
+            writer: connect_with(url, 2, true).await?,
+            reads: connect_with(url, 8, true).await?,
+            live: connect_with(url, 4, true).await?,
+            records: connect_with(url, 1, true).await?,
+        })
+    }
+}
+
+/// One pool for migrations, whose statements may rightly take long on a
+/// large store: no statement timeout.
+pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
+    connect_with(url, 1, false).await
+}
+
 /// Connects with short timeouts, so an unreachable store answers 503 quickly
 /// instead of holding the provider's request.
-pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
+async fn connect_with(
+    url: &str,
+    max_connections: u32,
+    statement_timeout: bool,
+) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(url);
     options
-        .max_connections(16)
+        .max_connections(max_connections)
         .min_connections(0)
         .connect_timeout(Duration::from_secs(3))
         .acquire_timeout(Duration::from_secs(3))
         .sqlx_logging(false)
-        // A generic plan made while a table is small (a new store) keeps
-        // scanning it whole as it grows; the ingest statements are cheap to
-        // plan each time.
-        .map_sqlx_postgres_opts(|o| o.options([("plan_cache_mode", "force_custom_plan")]));
+        .map_sqlx_postgres_opts(move |o| {
+            // A generic plan made while a table is small (a new store) keeps
+            // scanning it whole as it grows; the ingest statements are cheap
+            // to plan each time.
+            let o = o.options([("plan_cache_mode", "force_custom_plan")]);
+            if statement_timeout {
+                // A statement the server is slow to finish (waiting on a lock
+                // a stuck node holds) ends on the server's side too.
+                o.options([("statement_timeout", "5s")])
+            } else {
+                o
+            }
+        });
     Database::connect(options).await
+}
+
+/// `call`, or an error once it has taken longer than [`CALL_TIMEOUT`].
+pub async fn timed<T>(call: impl Future<Output = Result<T, DbErr>>) -> Result<T, DbErr> {
+    tokio::time::timeout(CALL_TIMEOUT, call)
+        .await
+        .unwrap_or_else(|_| {
+            Err(DbErr::Custom(format!(
+                "the store did not answer within {} s",
+                CALL_TIMEOUT.as_secs()
+            )))
+        })
 }
 
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
@@ -62,9 +124,12 @@ pub fn statement_chunks<T>(items: &[T], bytes: impl Fn(&T) -> usize) -> Vec<&[T]
     chunks
 }
 
-/// Is the store answering?
+/// Is the store answering (within a second)?
 pub async fn ping(db: &DatabaseConnection) -> bool {
-    db.ping().await.is_ok()
+    matches!(
+        tokio::time::timeout(Duration::from_secs(1), db.ping()).await,
+        Ok(Ok(()))
+    )
 }
 
 #[cfg(test)]

@@ -1,23 +1,34 @@
 //! The ingest write path: one task per node takes deliveries from a queue
 //! and commits them in batches (group commit). Each batch is one transaction
 //! holding the store's commit lock, so event ids are assigned in commit order
-//! even with several nodes on one PostgreSQL.
-use std::collections::HashMap;
+//! even with several nodes on one PostgreSQL. The task is supervised: if it
+//! panics, the deliveries it held are answered 503 (nothing acknowledged)
+//! and it is restarted on the same queue.
+use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DbBackend, DbErr, RuntimeErr, SqliteTransactionMode,
     Statement, TransactionOptions, TransactionTrait,
 };
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{Mutex, mpsc, oneshot, watch};
 
-use super::error::StoreError;
-use super::{accounts, events};
-use crate::{clock, event::NewEvent};
+use super::{accounts, error::StoreError, events};
+use crate::{
+    clock,
+    event::NewEvent,
+    faults::Faults,
+    supervise::{Running, supervise},
+};
 
 /// Deliveries committed in one transaction at most.
 const MAX_BATCH: usize = 256;
 /// Arbitrary constant naming the gateway's commit lock in PostgreSQL.
 const COMMIT_LOCK_KEY: i64 = 0x6761_7465_7761_7931;
+/// Longest a delivery waits for its commit. With a store that hangs, one
+/// batch can take [`super::CALL_TIMEOUT`] to fail and the next one another
+/// connection attempt; past this the delivery is answered 503 (the provider
+/// retries) and the writer drops it unwritten if it has not started on it.
+const ANSWER_DEADLINE: Duration = Duration::from_secs(8);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Stored {
@@ -34,14 +45,30 @@ struct Job {
 pub struct Writer {
     jobs: mpsc::Sender<Job>,
     committed: watch::Receiver<i64>,
+    running: Running,
 }
 
 impl Writer {
-    pub fn spawn(db: DatabaseConnection) -> Self {
+    /// Starts the writer on `db`, its own connections.
+    pub fn spawn(db: DatabaseConnection, faults: Arc<Faults>) -> Self {
         let (jobs, rx) = mpsc::channel(4 * MAX_BATCH);
+        // The queue and the commit watermark outlive a crashed writer task.
+        let rx = Arc::new(Mutex::new(rx));
         let (committed_tx, committed) = watch::channel(0);
-        tokio::spawn(run(db, rx, committed_tx));
-        Self { jobs, committed }
+        let committed_tx = Arc::new(committed_tx);
+        let running = supervise("store writer", move || {
+            run(db.clone(), rx.clone(), committed_tx.clone(), faults.clone())
+        });
+        Self {
+            jobs,
+            committed,
+            running,
+        }
+    }
+
+    /// False while the writer task is down (between a crash and its restart).
+    pub fn is_running(&self) -> bool {
+        self.running.get()
     }
 
     /// The highest event id this node has committed; changes after each
@@ -50,18 +77,30 @@ impl Writer {
         self.committed.clone()
     }
 
-    /// Returns once the event (or its duplicate count) is committed.
+    /// Returns once the event (or its duplicate count) is committed, or
+    /// fails within [`ANSWER_DEADLINE`].
     pub async fn store(&self, event: NewEvent) -> Result<Stored, StoreError> {
-        let (reply, answer) = oneshot::channel();
-        self.jobs
-            .send(Job { event, reply })
+        let stored = async {
+            let (reply, answer) = oneshot::channel();
+            self.jobs
+                .send(Job { event, reply })
+                .await
+                .map_err(|_| StoreError::WriterStopped)?;
+            Ok(answer.await.map_err(|_| StoreError::WriterStopped)??)
+        };
+        tokio::time::timeout(ANSWER_DEADLINE, stored)
             .await
-            .map_err(|_| StoreError::WriterStopped)?;
-        Ok(answer.await.map_err(|_| StoreError::WriterStopped)??)
+            .unwrap_or(Err(StoreError::TimedOut(ANSWER_DEADLINE)))
     }
 }
 
-async fn run(db: DatabaseConnection, mut rx: mpsc::Receiver<Job>, committed: watch::Sender<i64>) {
+async fn run(
+    db: DatabaseConnection,
+    rx: Arc<Mutex<mpsc::Receiver<Job>>>,
+    committed: Arc<watch::Sender<i64>>,
+    faults: Arc<Faults>,
+) {
+    let mut rx = rx.lock().await;
     let mut batch = Vec::with_capacity(MAX_BATCH);
     let announce = |stored: &Stored| {
         if !stored.duplicate {
@@ -73,8 +112,17 @@ async fn run(db: DatabaseConnection, mut rx: mpsc::Receiver<Job>, committed: wat
         }
     };
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        // A delivery already answered 503 (its deadline passed) must not be
+        // committed after all: its provider will send it again.
+        batch.retain(|job| !job.reply.is_closed());
+        if batch.is_empty() {
+            continue;
+        }
+        if faults.writer_should_crash() {
+            panic!("fault injected: the store writer crashes");
+        }
         let events: Vec<&NewEvent> = batch.iter().map(|job| &job.event).collect();
-        match write(&db, &events).await {
+        match super::timed(write(&db, &events)).await {
             Ok(stored) => {
                 stored.iter().for_each(announce);
                 for (job, stored) in batch.drain(..).zip(stored) {
@@ -85,7 +133,9 @@ async fn run(db: DatabaseConnection, mut rx: mpsc::Receiver<Job>, committed: wat
                 tracing::warn!(%error, size = batch.len(), "batch refused; committing one by one");
                 // One bad delivery must not fail the others it was batched with.
                 for job in batch.drain(..) {
-                    let result = write(&db, &[&job.event]).await.map(|mut s| s.remove(0));
+                    let result = super::timed(write(&db, &[&job.event]))
+                        .await
+                        .map(|mut s| s.remove(0));
                     if let Ok(stored) = &result {
                         announce(stored);
                     }

@@ -252,6 +252,8 @@ async fn notification_configs_and_rejected_deliveries_are_listed(backend: Backen
         .replace("hmac_signature\":\"", "hmac_signature\":\"AAAA");
     let status = app.post_canopy(forged.clone()).await.status().as_u16();
     assert_eq!(status, 401);
+    // Recorded off the delivery path: written within milliseconds.
+    app.flush_refusals().await;
     let query = "{ rejectedDeliveries { edges { cursor node {
         id source reason status remoteAddr bodyBytes bodySha256 receivedAt } } } }";
     let response = gql(&app, None, query, json!({})).await;

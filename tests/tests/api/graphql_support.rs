@@ -204,7 +204,9 @@ impl CountingSchema {
         // Nothing is committed through this schema; the feed only has to
         // exist, and it reads through a connection that is not counted.
         let (_, committed) = tokio::sync::watch::channel(0);
-        let feed = api::live::Feed::start(db.clone(), committed).await.unwrap();
+        let feed = api::live::Feed::start(db.clone(), committed, Default::default())
+            .await
+            .unwrap();
         let statements = Arc::new(AtomicUsize::new(0));
         let counter = statements.clone();
         let mut db = db.clone();

@@ -1,11 +1,17 @@
 //! `spawn_app` and the helpers every test shares.
-use std::{net::SocketAddr, path::Path, sync::Once};
+use std::{
+    net::SocketAddr,
+    path::Path,
+    sync::{Arc, Once},
+};
 
 use api::{
     app::App,
     config::Config,
+    faults::Faults,
     ingest::{SourcesConfig, canopy},
     secret::Secret,
+    store::rejections::Recorder,
 };
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, EntityTrait};
 use serde_json::Value;
@@ -118,6 +124,8 @@ pub struct TestApp {
     pub addr: SocketAddr,
     pub db: DatabaseConnection,
     pub http: reqwest::Client,
+    pub faults: Arc<Faults>,
+    recorder: Recorder,
     /// Held so the store outlives the app.
     _store: TestStore,
 }
@@ -155,6 +163,7 @@ pub async fn spawn_on(store: TestStore, config: Config) -> TestApp {
     });
     let app = App::build(config).await.expect("gateway starts");
     let addr = app.local_addr();
+    let (faults, recorder) = (app.faults(), app.recorder());
     tokio::spawn(app.run_until_stopped(std::future::pending()));
     let db = Database::connect(&store.url)
         .await
@@ -163,6 +172,8 @@ pub async fn spawn_on(store: TestStore, config: Config) -> TestApp {
         addr,
         db,
         http: reqwest::Client::new(),
+        faults,
+        recorder,
         _store: store,
     }
 }
@@ -202,8 +213,16 @@ impl TestApp {
             .unwrap()
     }
 
+    /// Waits until every refusal answered so far is written (they are
+    /// recorded off the delivery path).
+    pub async fn flush_refusals(&self) {
+        self.recorder.flush().await;
+    }
+
+    /// Every refusal answered so far.
     pub async fn rejections(&self) -> Vec<entity::rejected_deliveries::Model> {
         use sea_orm::QueryOrder;
+        self.flush_refusals().await;
         entity::rejected_deliveries::Entity::find()
             .order_by_asc(entity::rejected_deliveries::Column::Id)
             .all(&self.db)

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use crate::{
     env::Env,
     event::{NewEvent, SourceKind},
-    ingest::{Delivery, IngestError, Source},
+    ingest::{Delivery, Head, IngestError, Source},
     secret::Secret,
 };
 
@@ -73,10 +73,16 @@ impl Source for Canopy {
         "/webhooks/canopy"
     }
 
-    fn receive(&self, delivery: &Delivery<'_>) -> Result<NewEvent, IngestError> {
+    fn admit(&self, _head: &Head<'_>) -> Result<(), IngestError> {
+        // The signature is in the body; all the head can tell is whether
+        // there is a secret to check it with.
         if self.secrets.is_empty() {
             return Err(IngestError::SourceNotConfigured);
         }
+        Ok(())
+    }
+
+    fn receive(&self, delivery: &Delivery<'_>) -> Result<NewEvent, IngestError> {
         let envelope = payload::Envelope::parse(delivery.body)?;
         let data = envelope.data_value()?;
         let signature = verify::verify(&self.secrets, &envelope, &data)?;

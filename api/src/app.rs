@@ -74,7 +74,11 @@ impl App {
             body_budget: BodyBudget::default(),
             trusted_proxies: config.trusted_proxies.into(),
         };
-        let router = routes::router(state, ingest::registry(&config.sources));
+        let router = routes::router(
+            state,
+            ingest::registry(&config.sources),
+            config.max_in_flight,
+        );
         Ok(Self {
             listener,
             router,

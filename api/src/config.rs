@@ -14,6 +14,7 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://gateway.db?mode=rwc";
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
 pub const DEFAULT_MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 pub const DEFAULT_REDIS_CHANNEL: &str = "gateway:events";
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 1024;
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -28,6 +29,8 @@ pub struct Config {
     pub redis_channel: String,
     /// Peers whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<IpNet>,
+    /// Requests served at once; more are shed with 503 and `Retry-After`.
+    pub max_in_flight: usize,
     /// Each source's own section.
     pub sources: SourcesConfig,
 }
@@ -42,6 +45,7 @@ impl Default for Config {
             redis_url: None,
             redis_channel: DEFAULT_REDIS_CHANNEL.to_owned(),
             trusted_proxies: Vec::new(),
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             sources: SourcesConfig::default(),
         }
     }
@@ -64,6 +68,12 @@ impl Config {
         if max_body_bytes == 0 {
             bail!("MAX_BODY_BYTES must be greater than 0");
         }
+        let max_in_flight = env
+            .parse("GATEWAY_MAX_IN_FLIGHT", "a request count")?
+            .unwrap_or(defaults.max_in_flight);
+        if max_in_flight == 0 {
+            bail!("GATEWAY_MAX_IN_FLIGHT must be greater than 0");
+        }
         Ok(Self {
             database_url: env.get("DATABASE_URL").unwrap_or(defaults.database_url),
             addr: env
@@ -74,6 +84,7 @@ impl Config {
             redis_url: env.get("REDIS_URL"),
             redis_channel: env.get("REDIS_CHANNEL").unwrap_or(defaults.redis_channel),
             trusted_proxies: parse_networks(&env, "TRUSTED_PROXIES")?,
+            max_in_flight,
             sources: SourcesConfig::from_env(&env)?,
         })
     }

@@ -17,18 +17,17 @@ pub use body::BodyBudget;
 
 use crate::{ingest::Source, state::AppState};
 
-/// Requests (webhooks, GraphQL, WebSocket upgrades) a node works on at
-/// once; beyond it a request is answered 503 with `Retry-After` at once,
-/// before any of its work is done. Health checks are not counted.
-pub const MAX_IN_FLIGHT: usize = 1024;
-
-pub fn router(state: AppState, sources: Vec<Arc<dyn Source>>) -> Router {
+/// `max_in_flight` bounds the requests (webhooks, GraphQL, WebSocket
+/// upgrades) served at once; beyond it a request is answered 503 with
+/// `Retry-After` at once, before any of its work is done. Health checks are
+/// not counted.
+pub fn router(state: AppState, sources: Vec<Arc<dyn Source>>, max_in_flight: usize) -> Router {
     let shed = ServiceBuilder::new()
         .layer(HandleErrorLayer::new(|_: BoxError| async {
             error::overloaded()
         }))
         .load_shed()
-        .concurrency_limit(MAX_IN_FLIGHT);
+        .concurrency_limit(max_in_flight);
     let work = Router::new()
         .merge(graphql::router())
         .merge(graphql_ws::router())

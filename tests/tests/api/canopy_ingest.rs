@@ -18,6 +18,7 @@ on_both_backends!(
     malformed_and_oversized_bodies_are_refused_and_recorded,
     concurrent_duplicates_are_counted_exactly,
     refusals_record_the_caller_a_trusted_proxy_forwarded,
+    what_the_store_cannot_hold_is_400_not_a_retry_loop,
 );
 
 async fn error_code(response: reqwest::Response) -> (u16, String) {
@@ -313,4 +314,29 @@ async fn refusals_record_the_caller_a_trusted_proxy_forwarded(backend: Backend) 
     refused_from(&direct, "203.0.113.9").await.unwrap();
     let recorded = direct.rejections().await;
     assert_eq!(recorded[0].remote_addr.as_deref(), Some("127.0.0.1"));
+}
+
+async fn what_the_store_cannot_hold_is_400_not_a_retry_loop(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let long = "e".repeat(257);
+    let data = |account: &str| json!({"account_id": account, "n": 1});
+    let refused = [
+        signed("", data("a")),
+        signed("bad\u{0}name", data("a")),
+        signed(&long, data("a")),
+        signed("account_update", data("nul\u{0}id")),
+        signed("account_update", data(&"a".repeat(300))),
+    ];
+    for body in refused {
+        let (status, code) = error_code(app.post_canopy(body.clone()).await).await;
+        assert_eq!((status, code.as_str()), (400, "INVALID_BODY"), "{body:.80}");
+    }
+    // At the limits, the store holds them (PostgreSQL's indexes included).
+    let longest = "e".repeat(256);
+    let response = app
+        .post_canopy(signed(&longest, data(&"a".repeat(256))))
+        .await;
+    assert_eq!(response.status().as_u16(), 202);
+    assert_eq!(app.events().await.len(), 1);
+    assert_eq!(app.rejections().await.len(), 5);
 }

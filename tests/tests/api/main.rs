@@ -8,6 +8,7 @@ mod graphql_limits;
 mod graphql_queries;
 mod graphql_support;
 mod projection;
+mod resilience;
 mod store_outage;
 mod subscriptions;
 mod ws;

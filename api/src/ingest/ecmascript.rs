@@ -12,8 +12,8 @@ use std::fmt::Write;
 use indexmap::IndexMap;
 use serde_json::{Map, Value};
 
-/// Deeper nesting is refused so that reading cannot exhaust the stack. It is
-/// serde_json's own limit, which a webhook body has already passed.
+/// Deeper nesting is refused so that reading (recursive) cannot exhaust the
+/// stack: serde_json's limit, which `data` was held to before this reader.
 const MAX_DEPTH: usize = 128;
 
 /// A JSON value as `JSON.parse` holds it.

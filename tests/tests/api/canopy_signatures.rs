@@ -352,50 +352,53 @@ impl Generator {
         }
     }
 
-    fn array(&mut self, out: &mut String, depth: usize, compact: bool) {
-        out.push('[');
-        let count = self.0.below(6);
+    /// Up to `max - 1` items, each written by `item`, between `brackets`.
+    fn list(
+        &mut self,
+        out: &mut String,
+        brackets: [char; 2],
+        max: usize,
+        compact: bool,
+        mut item: impl FnMut(&mut Self, &mut String),
+    ) {
+        out.push(brackets[0]);
+        let count = self.0.below(max);
         for i in 0..count {
             if i > 0 {
                 out.push(',');
             }
             self.space(out, compact);
-            self.value(out, depth, compact);
+            item(self, out);
             self.space(out, compact);
         }
         if count == 0 {
             self.space(out, compact);
         }
-        out.push(']');
+        out.push(brackets[1]);
+    }
+
+    fn array(&mut self, out: &mut String, depth: usize, compact: bool) {
+        self.list(out, ['[', ']'], 6, compact, |generator, out| {
+            generator.value(out, depth, compact)
+        });
     }
 
     fn object(&mut self, out: &mut String, depth: usize, compact: bool) {
-        out.push('{');
-        let count = self.0.below(9);
         let mut keys: Vec<String> = Vec::new();
-        for i in 0..count {
-            if i > 0 {
-                out.push(',');
-            }
+        self.list(out, ['{', '}'], 9, compact, |generator, out| {
             // Repeated names: JSON.parse keeps the first place, last value.
-            let key = if !keys.is_empty() && self.0.chance(15) {
-                keys[self.0.below(keys.len())].clone()
+            let key = if !keys.is_empty() && generator.0.chance(15) {
+                keys[generator.0.below(keys.len())].clone()
             } else {
-                self.key()
+                generator.key()
             };
-            keys.push(key.clone());
-            self.space(out, compact);
             out.push_str(&key);
-            self.space(out, compact);
+            keys.push(key);
+            generator.space(out, compact);
             out.push(':');
-            self.space(out, compact);
-            self.value(out, depth, compact);
-            self.space(out, compact);
-        }
-        if count == 0 {
-            self.space(out, compact);
-        }
-        out.push('}');
+            generator.space(out, compact);
+            generator.value(out, depth, compact);
+        });
     }
 
     /// A member name as written: array indices (and near misses) often.

@@ -38,7 +38,8 @@ pub struct ParseError {
     at: usize,
 }
 
-/// Reads `text` as `JSON.parse` does: the JSON grammar, nothing more or less.
+/// Reads `text` as `JSON.parse` does: the JSON grammar, nothing more or less
+/// (but nested at most [`MAX_DEPTH`] deep).
 pub fn parse(text: &str) -> Result<Json<'_>, ParseError> {
     let mut reader = Reader { text, pos: 0 };
     let value = reader.value(0)?;

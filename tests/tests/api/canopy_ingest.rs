@@ -1,4 +1,9 @@
 //! `POST /webhooks/canopy`: verify, store, dedup, refuse.
+use std::{
+    io::Write,
+    process::{Command, Stdio},
+};
+
 use futures::future::join_all;
 use serde_json::{Value, json};
 
@@ -162,7 +167,7 @@ async fn unverifiable_deliveries_are_refused_and_recorded(backend: Backend) {
             ("canopy", "INVALID_SIGNATURE", 401)
         );
         assert_eq!(r.body_bytes, body.len() as i64);
-        assert_eq!(r.body_sha256.len(), 64);
+        assert_eq!(r.body_sha256, sha256sum(body));
         assert_eq!(r.remote_addr.as_deref(), Some("127.0.0.1"));
     }
     // A valid delivery still goes through.
@@ -170,6 +175,24 @@ async fn unverifiable_deliveries_are_refused_and_recorded(backend: Backend) {
         app.post_canopy(good.to_string()).await.status().as_u16(),
         202
     );
+}
+
+/// Lowercase hex SHA-256 by coreutils' `sha256sum`, not the gateway's code.
+fn sha256sum(body: &str) -> String {
+    let mut child = Command::new("sha256sum")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("sha256sum is installed");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(body.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    let text = String::from_utf8(output.stdout).unwrap();
+    text.split_whitespace().next().unwrap().to_owned()
 }
 
 async fn unconfigured_source_refuses_everything(backend: Backend) {

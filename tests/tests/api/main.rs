@@ -3,6 +3,7 @@
 mod helpers;
 
 mod canopy_ingest;
+mod canopy_signatures;
 mod graphql_auth;
 mod graphql_limits;
 mod graphql_queries;

@@ -3,7 +3,6 @@
 //! deliveries and normalizes them into one [`NewEvent`]. The router mounts
 //! whatever [`registry`] holds.
 pub mod canopy;
-pub mod ecmascript;
 pub mod error;
 pub mod timestamp;
 

@@ -108,7 +108,7 @@ fn node_sign(texts: &[&str]) -> Vec<Option<Signed>> {
 /// discrepancy shows with its text rather than as a bare 401.
 #[test]
 fn stringify_writes_what_node_writes() {
-    use api::ingest::ecmascript;
+    use api::ecmascript;
     // The same seed: the first TEXTS cases are the ones sent over HTTP.
     let cases = cases(SEED, 4 * TEXTS);
     let texts = cases

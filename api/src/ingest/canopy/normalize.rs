@@ -4,8 +4,9 @@ use serde_json::Value;
 
 use super::payload::Envelope;
 use crate::{
+    ecmascript::Json,
     event::{AccountChange, NewEvent, SourceKind},
-    ingest::{ecmascript::Json, timestamp},
+    ingest::timestamp,
 };
 
 /// Events whose `data` carries account state.

@@ -2,9 +2,9 @@
 use serde::Deserialize;
 use serde_json::{Value, value::RawValue};
 
-use crate::ingest::{
-    IngestError,
+use crate::{
     ecmascript::{self, Json},
+    ingest::IngestError,
 };
 
 #[derive(Deserialize)]

@@ -9,10 +9,8 @@ use sha2::Sha256;
 
 use super::payload::Envelope;
 use crate::{
-    ingest::{
-        IngestError,
-        ecmascript::{self, Json},
-    },
+    ecmascript::{self, Json},
+    ingest::IngestError,
     secret::Secret,
 };
 

@@ -45,6 +45,7 @@ impl App {
             db,
             max_body_bytes: config.max_body_bytes,
             trusted_proxies: config.trusted_proxies.into(),
+            cors_origins: config.cors_origins.into(),
         };
         let router = routes::router(state, ingest::registry(&config.sources));
         Ok(Self { listener, router })

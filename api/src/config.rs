@@ -28,6 +28,9 @@ pub struct Config {
     pub redis_channel: String,
     /// Peers whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<IpNet>,
+    /// Browser origins allowed to call `/graphql` cross-origin, as browsers
+    /// write them (`https://app.example`).
+    pub cors_origins: Vec<String>,
     /// Each source's own section.
     pub sources: SourcesConfig,
 }
@@ -42,6 +45,7 @@ impl Default for Config {
             redis_url: None,
             redis_channel: DEFAULT_REDIS_CHANNEL.to_owned(),
             trusted_proxies: Vec::new(),
+            cors_origins: Vec::new(),
             sources: SourcesConfig::default(),
         }
     }
@@ -74,6 +78,11 @@ impl Config {
             redis_url: env.get("REDIS_URL"),
             redis_channel: env.get("REDIS_CHANNEL").unwrap_or(defaults.redis_channel),
             trusted_proxies: parse_networks(&env, "TRUSTED_PROXIES")?,
+            cors_origins: env
+                .list("GATEWAY_CORS_ORIGINS")
+                .iter()
+                .map(|entry| parse_origin(entry))
+                .collect::<anyhow::Result<_>>()?,
             sources: SourcesConfig::from_env(&env)?,
         })
     }
@@ -90,6 +99,34 @@ pub fn parse_networks(env: &Env<'_>, name: &str) -> anyhow::Result<Vec<IpNet>> {
                 .map_err(|_| anyhow::anyhow!("{name}: {entry:?} is not an IP address or CIDR"))
         })
         .collect()
+}
+
+/// An origin as a browser sends it in `Origin`: `scheme://host[:port]`,
+/// lowercase, without its scheme's default port.
+fn parse_origin(entry: &str) -> anyhow::Result<String> {
+    let bad = || {
+        anyhow::anyhow!(
+            "GATEWAY_CORS_ORIGINS: {entry:?} is not an origin such as https://app.example \
+             (scheme and host, no path; `*` is not allowed)"
+        )
+    };
+    let uri: http::Uri = entry.parse().map_err(|_| bad())?;
+    let scheme = uri.scheme_str().ok_or_else(bad)?.to_ascii_lowercase();
+    let default_port = match scheme.as_str() {
+        "http" => 80,
+        "https" => 443,
+        _ => return Err(bad()),
+    };
+    let authority = uri.authority().ok_or_else(bad)?;
+    let path = uri.path_and_query().map_or("", |p| p.as_str());
+    if authority.as_str().contains('@') || !matches!(path, "" | "/") {
+        return Err(bad());
+    }
+    let host = authority.host().to_ascii_lowercase();
+    Ok(match authority.port_u16().filter(|&p| p != default_port) {
+        Some(port) => format!("{scheme}://{host}:{port}"),
+        None => format!("{scheme}://{host}"),
+    })
 }
 
 #[cfg(test)]
@@ -161,6 +198,35 @@ mod tests {
         assert_eq!(nets, ["10.0.0.0/8", "192.168.1.7/32", "::1/128"]);
         assert!(config(&[("TRUSTED_PROXIES", "10.0.0.0/33")]).is_err());
         assert!(config(&[("TRUSTED_PROXIES", "proxy.local")]).is_err());
+    }
+
+    #[test]
+    fn cors_origins_are_written_as_browsers_send_them() {
+        let c = config(&[(
+            "GATEWAY_CORS_ORIGINS",
+            "https://App.Example, http://localhost:5173,https://a.example:443, http://[::1]:80/",
+        )])
+        .unwrap();
+        assert_eq!(
+            c.cors_origins,
+            [
+                "https://app.example",
+                "http://localhost:5173",
+                "https://a.example",
+                "http://[::1]"
+            ]
+        );
+        assert!(config(&[]).unwrap().cors_origins.is_empty());
+        for bad in [
+            "*",
+            "app.example",
+            "https://app.example/path",
+            "https://app.example?x=1",
+            "https://user@app.example",
+            "ftp://app.example",
+        ] {
+            assert!(config(&[("GATEWAY_CORS_ORIGINS", bad)]).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -18,4 +18,6 @@ pub struct AppState {
     pub max_body_bytes: usize,
     /// Peers whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Arc<[IpNet]>,
+    /// Browser origins CORS lets call `/graphql` (`GATEWAY_CORS_ORIGINS`).
+    pub cors_origins: Arc<[String]>,
 }

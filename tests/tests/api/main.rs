@@ -4,6 +4,7 @@ mod helpers;
 
 mod canopy_ingest;
 mod graphql_auth;
+mod graphql_http;
 mod graphql_limits;
 mod graphql_queries;
 mod graphql_support;

@@ -9,7 +9,7 @@ use crate::{
     graphql_support::{
         CountingSchema, account_row, event_row, gql, insert_accounts, insert_events, received_at,
     },
-    helpers::{Backend, spawn_app},
+    helpers::{Backend, TestApp, spawn_app},
     on_both_backends,
 };
 
@@ -66,19 +66,24 @@ async fn deep_or_wide_queries_are_refused_before_the_store(backend: Backend) {
     }
 }
 
-async fn nested_fields_cost_a_bounded_number_of_statements(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let accounts = (0..150)
+/// `accounts` accounts and `events` events spread evenly over them.
+async fn insert_accounts_with_events(app: &TestApp, accounts: i64, events: i64) {
+    let rows = (0..accounts)
         .map(|i| account_row(&format!("acct-{i:03}"), "ACTIVE"))
         .collect();
-    insert_accounts(&app.db, accounts).await;
-    let rows = (1..=300)
+    insert_accounts(&app.db, rows).await;
+    let rows = (1..=events)
         .map(|i| {
-            let account = format!("acct-{:03}", i % 150);
+            let account = format!("acct-{:03}", i % accounts);
             event_row(i, SourceKind::Canopy, "t", Some(&account), received_at(i))
         })
         .collect();
     insert_events(&app.db, rows).await;
+}
+
+async fn nested_fields_cost_a_bounded_number_of_statements(backend: Backend) {
+    let app = spawn_app(backend).await;
+    insert_accounts_with_events(&app, 150, 300).await;
 
     let counting = CountingSchema::new(&app.db).await;
     let query = |first: usize| {
@@ -130,17 +135,7 @@ fn events_of_accounts(inner: &str, again: bool) -> String {
 
 async fn queries_that_could_return_too_many_nodes_are_refused_before_the_store(backend: Backend) {
     let app = spawn_app(backend).await;
-    let accounts = (0..20)
-        .map(|i| account_row(&format!("acct-{i:02}"), "ACTIVE"))
-        .collect();
-    insert_accounts(&app.db, accounts).await;
-    let rows = (1..=200)
-        .map(|i| {
-            let account = format!("acct-{:02}", i % 20);
-            event_row(i, SourceKind::Canopy, "t", Some(&account), received_at(i))
-        })
-        .collect();
-    insert_events(&app.db, rows).await;
+    insert_accounts_with_events(&app, 20, 200).await;
     let from_accounts = "{ accounts(first: 100) { edges { node { id
         events(first: 100) { edges { node { id account { id
             events(first: 100) { edges { node { id } } } } } } } } } } }";

@@ -40,12 +40,12 @@ impl App {
         let state = AppState {
             writer,
             pubsub,
+            cors_origins: config.cors_origins.into(),
             auth,
             schema: graphql::build(db.clone(), feed),
             db,
             max_body_bytes: config.max_body_bytes,
             trusted_proxies: config.trusted_proxies.into(),
-            cors_origins: config.cors_origins.into(),
         };
         let router = routes::router(state, ingest::registry(&config.sources));
         Ok(Self { listener, router })

@@ -22,15 +22,15 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Empty: the GraphQL API is open, which only a loopback address allows.
     pub api_keys: Vec<ApiKey>,
+    /// Browser origins allowed to call `/graphql` cross-origin, as browsers
+    /// write them (`https://app.example`).
+    pub cors_origins: Vec<String>,
     /// Unset: pub/sub stays in process (one node).
     pub redis_url: Option<String>,
     /// Nodes that share a store must share this channel; nothing else may use it.
     pub redis_channel: String,
     /// Peers whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<IpNet>,
-    /// Browser origins allowed to call `/graphql` cross-origin, as browsers
-    /// write them (`https://app.example`).
-    pub cors_origins: Vec<String>,
     /// Each source's own section.
     pub sources: SourcesConfig,
 }
@@ -42,10 +42,10 @@ impl Default for Config {
             addr: DEFAULT_ADDR.parse().expect("valid default address"),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             api_keys: Vec::new(),
+            cors_origins: Vec::new(),
             redis_url: None,
             redis_channel: DEFAULT_REDIS_CHANNEL.to_owned(),
             trusted_proxies: Vec::new(),
-            cors_origins: Vec::new(),
             sources: SourcesConfig::default(),
         }
     }
@@ -75,14 +75,14 @@ impl Config {
                 .unwrap_or(defaults.addr),
             max_body_bytes,
             api_keys: auth::parse_api_keys(env.list("GATEWAY_API_KEYS"))?,
-            redis_url: env.get("REDIS_URL"),
-            redis_channel: env.get("REDIS_CHANNEL").unwrap_or(defaults.redis_channel),
-            trusted_proxies: parse_networks(&env, "TRUSTED_PROXIES")?,
             cors_origins: env
                 .list("GATEWAY_CORS_ORIGINS")
                 .iter()
                 .map(|entry| parse_origin(entry))
                 .collect::<anyhow::Result<_>>()?,
+            redis_url: env.get("REDIS_URL"),
+            redis_channel: env.get("REDIS_CHANNEL").unwrap_or(defaults.redis_channel),
+            trusted_proxies: parse_networks(&env, "TRUSTED_PROXIES")?,
             sources: SourcesConfig::from_env(&env)?,
         })
     }

@@ -14,10 +14,10 @@ pub struct AppState {
     pub auth: Arc<Auth>,
     pub schema: GatewaySchema,
     pub pubsub: PubSub,
+    /// Browser origins CORS lets call `/graphql` (`GATEWAY_CORS_ORIGINS`).
+    pub cors_origins: Arc<[String]>,
     /// Larger webhook bodies get 413.
     pub max_body_bytes: usize,
     /// Peers whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Arc<[IpNet]>,
-    /// Browser origins CORS lets call `/graphql` (`GATEWAY_CORS_ORIGINS`).
-    pub cors_origins: Arc<[String]>,
 }

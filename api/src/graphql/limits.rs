@@ -88,6 +88,7 @@ fn parse(query: &str) -> ServerResult<ExecutableDocument> {
     }
     match parser::parse_query(query) {
         Ok(doc) => Ok(doc),
+        // The parser's own limit (64 selection sets); the scan finds it first.
         Err(parser::Error::RecursionLimitExceeded) => Err(too_deep()),
         Err(error) => Err(ServerError::from(error)),
     }

@@ -5,6 +5,7 @@ mod helpers;
 mod canopy_ingest;
 mod canopy_signatures;
 mod graphql_auth;
+mod graphql_http;
 mod graphql_limits;
 mod graphql_queries;
 mod graphql_support;

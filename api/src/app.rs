@@ -6,6 +6,7 @@ use tokio::net::TcpListener;
 
 use crate::{
     auth::Auth,
+    clients::canopy::CanopyClient,
     config::Config,
     graphql, ingest,
     live::{Feed, PubSub},
@@ -37,11 +38,16 @@ impl App {
         let pubsub =
             PubSub::new(config.redis_url.as_deref(), &config.redis_channel).context("REDIS_URL")?;
         pubsub.start(writer.committed(), feed.waker());
+        let canopy = config
+            .canopy_api
+            .as_ref()
+            .map(CanopyClient::new)
+            .transpose()?;
         let state = AppState {
+            schema: graphql::build(db.clone(), feed, writer.clone(), canopy),
             writer,
             pubsub,
             auth,
-            schema: graphql::build(db.clone(), feed),
             db,
             max_body_bytes: config.max_body_bytes,
             trusted_proxies: config.trusted_proxies.into(),

@@ -6,6 +6,7 @@ use ipnet::IpNet;
 
 use crate::{
     auth::{self, ApiKey},
+    clients::canopy::CanopyApiConfig,
     env::Env,
     ingest::SourcesConfig,
 };
@@ -30,6 +31,8 @@ pub struct Config {
     pub trusted_proxies: Vec<IpNet>,
     /// Each source's own section.
     pub sources: SourcesConfig,
+    /// Unset: mutations that call Canopy say it is not configured.
+    pub canopy_api: Option<CanopyApiConfig>,
 }
 
 impl Default for Config {
@@ -43,6 +46,7 @@ impl Default for Config {
             redis_channel: DEFAULT_REDIS_CHANNEL.to_owned(),
             trusted_proxies: Vec::new(),
             sources: SourcesConfig::default(),
+            canopy_api: None,
         }
     }
 }
@@ -75,6 +79,7 @@ impl Config {
             redis_channel: env.get("REDIS_CHANNEL").unwrap_or(defaults.redis_channel),
             trusted_proxies: parse_networks(&env, "TRUSTED_PROXIES")?,
             sources: SourcesConfig::from_env(&env)?,
+            canopy_api: CanopyApiConfig::from_env(&env)?,
         })
     }
 }

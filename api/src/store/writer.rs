@@ -2,6 +2,12 @@
 //! and commits them in batches (group commit). Each batch is one transaction
 //! holding the store's commit lock, so event ids are assigned in commit order
 //! even with several nodes on one PostgreSQL.
+//!
+//! The writer also applies account states that do not come from an event
+//! (`refreshAccount`), each with its audit row in a transaction of its own
+//! under the same lock: the projection is a read-modify-write, and going
+//! through the writer keeps a refresh from racing the webhooks of its
+//! account, on this node or another.
 use std::collections::HashMap;
 
 use sea_orm::{
@@ -11,8 +17,11 @@ use sea_orm::{
 use tokio::sync::{mpsc, oneshot, watch};
 
 use super::error::StoreError;
-use super::{accounts, events};
-use crate::{clock, event::NewEvent};
+use super::{accounts, audit_log, events};
+use crate::{
+    clock,
+    event::{AccountChange, NewEvent},
+};
 
 /// Deliveries committed in one transaction at most.
 const MAX_BATCH: usize = 256;
@@ -30,9 +39,22 @@ struct Job {
     reply: oneshot::Sender<Result<Stored, DbErr>>,
 }
 
+/// An account state to apply as the projection does, and its audit row.
+struct AccountJob {
+    change: AccountChange,
+    audit: audit_log::NewEntry,
+    reply: oneshot::Sender<Result<(), DbErr>>,
+}
+
+/// What the writer is asked to do, done in the order asked.
+enum Work {
+    Event(Job),
+    Account(AccountJob),
+}
+
 #[derive(Clone)]
 pub struct Writer {
-    jobs: mpsc::Sender<Job>,
+    jobs: mpsc::Sender<Work>,
     committed: watch::Receiver<i64>,
 }
 
@@ -54,15 +76,64 @@ impl Writer {
     pub async fn store(&self, event: NewEvent) -> Result<Stored, StoreError> {
         let (reply, answer) = oneshot::channel();
         self.jobs
-            .send(Job { event, reply })
+            .send(Work::Event(Job { event, reply }))
+            .await
+            .map_err(|_| StoreError::WriterStopped)?;
+        Ok(answer.await.map_err(|_| StoreError::WriterStopped)??)
+    }
+
+    /// Applies `change` to its account as an event would (a change older
+    /// than the account's newest is ignored), and writes `audit`, in one
+    /// transaction; returns once it is committed.
+    pub async fn apply_account(
+        &self,
+        change: AccountChange,
+        audit: audit_log::NewEntry,
+    ) -> Result<(), StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.jobs
+            .send(Work::Account(AccountJob {
+                change,
+                audit,
+                reply,
+            }))
             .await
             .map_err(|_| StoreError::WriterStopped)?;
         Ok(answer.await.map_err(|_| StoreError::WriterStopped)??)
     }
 }
 
-async fn run(db: DatabaseConnection, mut rx: mpsc::Receiver<Job>, committed: watch::Sender<i64>) {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
+async fn run(db: DatabaseConnection, mut rx: mpsc::Receiver<Work>, committed: watch::Sender<i64>) {
+    let mut work = Vec::with_capacity(MAX_BATCH);
+    while rx.recv_many(&mut work, MAX_BATCH).await > 0 {
+        // Events queued together are committed together; an account job
+        // between them is its own transaction, so order is kept.
+        let mut work = work.drain(..).peekable();
+        while let Some(next) = work.next() {
+            match next {
+                Work::Account(job) => {
+                    let _ = job
+                        .reply
+                        .send(write_account(&db, job.change, job.audit).await);
+                }
+                Work::Event(job) => {
+                    let mut batch = vec![job];
+                    while let Some(Work::Event(job)) = work.next_if(|w| matches!(w, Work::Event(_)))
+                    {
+                        batch.push(job);
+                    }
+                    commit_events(&db, batch, &committed).await;
+                }
+            }
+        }
+    }
+}
+
+async fn commit_events(
+    db: &DatabaseConnection,
+    mut batch: Vec<Job>,
+    committed: &watch::Sender<i64>,
+) {
     let announce = |stored: &Stored| {
         if !stored.duplicate {
             committed.send_if_modified(|max| {
@@ -72,31 +143,29 @@ async fn run(db: DatabaseConnection, mut rx: mpsc::Receiver<Job>, committed: wat
             });
         }
     };
-    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let events: Vec<&NewEvent> = batch.iter().map(|job| &job.event).collect();
-        match write(&db, &events).await {
-            Ok(stored) => {
-                stored.iter().for_each(announce);
-                for (job, stored) in batch.drain(..).zip(stored) {
-                    let _ = job.reply.send(Ok(stored));
-                }
+    let events: Vec<&NewEvent> = batch.iter().map(|job| &job.event).collect();
+    match write(db, &events).await {
+        Ok(stored) => {
+            stored.iter().for_each(announce);
+            for (job, stored) in batch.drain(..).zip(stored) {
+                let _ = job.reply.send(Ok(stored));
             }
-            Err(error) if batch.len() > 1 && answered_by_database(&error) => {
-                tracing::warn!(%error, size = batch.len(), "batch refused; committing one by one");
-                // One bad delivery must not fail the others it was batched with.
-                for job in batch.drain(..) {
-                    let result = write(&db, &[&job.event]).await.map(|mut s| s.remove(0));
-                    if let Ok(stored) = &result {
-                        announce(stored);
-                    }
-                    let _ = job.reply.send(result);
+        }
+        Err(error) if batch.len() > 1 && answered_by_database(&error) => {
+            tracing::warn!(%error, size = batch.len(), "batch refused; committing one by one");
+            // One bad delivery must not fail the others it was batched with.
+            for job in batch.drain(..) {
+                let result = write(db, &[&job.event]).await.map(|mut s| s.remove(0));
+                if let Ok(stored) = &result {
+                    announce(stored);
                 }
+                let _ = job.reply.send(result);
             }
-            Err(error) => {
-                tracing::error!(%error, size = batch.len(), "store unavailable; batch not committed");
-                for job in batch.drain(..) {
-                    let _ = job.reply.send(Err(error.clone()));
-                }
+        }
+        Err(error) => {
+            tracing::error!(%error, size = batch.len(), "store unavailable; batch not committed");
+            for job in batch.drain(..) {
+                let _ = job.reply.send(Err(error.clone()));
             }
         }
     }
@@ -169,6 +238,24 @@ async fn write(db: &DatabaseConnection, batch: &[&NewEvent]) -> Result<Vec<Store
     accounts::apply_all(&txn, changes, now).await?;
     txn.commit().await?;
     Ok(stored)
+}
+
+async fn write_account(
+    db: &DatabaseConnection,
+    change: AccountChange,
+    audit: audit_log::NewEntry,
+) -> Result<(), DbErr> {
+    let txn = db
+        .begin_with_options(TransactionOptions {
+            // SQLite: the projection reads before it writes; take the write lock first.
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..Default::default()
+        })
+        .await?;
+    lock_commit_order(&txn).await?;
+    accounts::apply_all(&txn, vec![change], clock::now()).await?;
+    audit_log::insert(&txn, audit).await?;
+    txn.commit().await
 }
 
 /// Held until commit: transactions commit one at a time, in id order.

@@ -424,6 +424,17 @@ fn secret_in(text: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    use std::{
+        collections::HashMap,
+        sync::atomic::{AtomicU64, Ordering},
+    };
+
+    use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, SharedString, Unit};
+    use wiremock::{
+        Mock, MockServer, ResponseTemplate,
+        matchers::{method, path},
+    };
+
     use super::*;
 
     fn config(vars: &[(&str, &str)]) -> anyhow::Result<Option<CanopyApiConfig>> {
@@ -462,18 +473,21 @@ mod tests {
         assert!(timing.request_timeout < timing.retry.budget);
     }
 
+    fn client(base: &str) -> CanopyClient {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let mut timing = Timing::default();
+        timing.retry.first_delay = Duration::from_millis(10);
+        let config = CanopyApiConfig {
+            url: Url::parse(base).unwrap(),
+            client_id: "id".into(),
+            client_secret: Secret::new("s"),
+            timing,
+        };
+        CanopyClient::new(&config).unwrap()
+    }
+
     #[test]
     fn paths_are_appended_to_the_base_with_ids_escaped() {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let client = |base: &str| {
-            let config = CanopyApiConfig {
-                url: Url::parse(base).unwrap(),
-                client_id: "id".into(),
-                client_secret: Secret::new("s"),
-                timing: Timing::default(),
-            };
-            CanopyClient::new(&config).unwrap()
-        };
         let path = ["accounts", "a/b c", "notification_config"];
         assert_eq!(
             client("https://h").url(&path).as_str(),
@@ -483,6 +497,81 @@ mod tests {
             client("https://h/api/").url(&["auth", "token"]).as_str(),
             "https://h/api/auth/token"
         );
+    }
+
+    /// Counter values by name and sorted labels: `name{k=v,…}`.
+    #[derive(Default)]
+    struct Counts(std::sync::Mutex<HashMap<String, Arc<AtomicU64>>>);
+
+    impl Counts {
+        fn get(&self, key: &str) -> u64 {
+            let counters = self.0.lock().unwrap();
+            counters.get(key).map_or(0, |c| c.load(Ordering::SeqCst))
+        }
+    }
+
+    impl metrics::Recorder for Counts {
+        fn describe_counter(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+        fn describe_gauge(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+        fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+
+        fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
+            let mut labels: Vec<String> = key
+                .labels()
+                .map(|l| format!("{}={}", l.key(), l.value()))
+                .collect();
+            labels.sort();
+            let name = format!("{}{{{}}}", key.name(), labels.join(","));
+            let mut counters = self.0.lock().unwrap();
+            Counter::from_arc(counters.entry(name).or_default().clone())
+        }
+
+        fn register_gauge(&self, _: &Key, _: &Metadata<'_>) -> Gauge {
+            Gauge::noop()
+        }
+
+        fn register_histogram(&self, _: &Key, _: &Metadata<'_>) -> Histogram {
+            Histogram::noop()
+        }
+    }
+
+    #[test]
+    fn every_attempt_is_counted_by_target_and_status() {
+        let counts = Counts::default();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        metrics::with_local_recorder(&counts, || {
+            runtime.block_on(async {
+                let canopy = MockServer::start().await;
+                let token = json!({"access_token": "t", "expires_in": 3600});
+                Mock::given(method("POST"))
+                    .and(path("/auth/token"))
+                    .respond_with(ResponseTemplate::new(200).set_body_json(token))
+                    .mount(&canopy)
+                    .await;
+                let replay = "/organization/subscribe/replay_failed_events";
+                Mock::given(method("PUT"))
+                    .and(path(replay))
+                    .respond_with(ResponseTemplate::new(503))
+                    .up_to_n_times(1)
+                    .mount(&canopy)
+                    .await;
+                Mock::given(method("PUT"))
+                    .and(path(replay))
+                    .respond_with(ResponseTemplate::new(200))
+                    .mount(&canopy)
+                    .await;
+                client(&canopy.uri()).replay_failed_events().await.unwrap();
+            });
+        });
+        let calls = |status: &str| {
+            counts.get(&format!(
+                "gateway_upstream_calls_total{{status={status},target=canopy}}"
+            ))
+        };
+        assert_eq!((calls("200"), calls("503")), (2, 1));
     }
 
     #[test]

@@ -60,11 +60,15 @@ pub async fn save(
         .update_columns([Column::Time, Column::PeriodicInterval, Column::UpdatedAt])
         .to_owned();
     let txn = db.begin().await?;
+    // The audit row first: a pooled SQLite connection that has run nothing
+    // since a migration changed the schema still prepares statements with
+    // the old one, which lacks the index the upsert names. A statement that
+    // runs first brings the connection up to date.
+    audit_log::insert(&txn, audit).await?;
     let saved = Entity::insert(row)
         .on_conflict(replace)
         .exec_with_returning(&txn)
         .await?;
-    audit_log::insert(&txn, audit).await?;
     txn.commit().await?;
     Ok(saved)
 }

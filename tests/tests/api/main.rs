@@ -2,11 +2,14 @@
 //! files and real PostgreSQL databases (one per test).
 mod helpers;
 
+mod canopy_client;
 mod canopy_ingest;
+mod canopy_mock;
 mod graphql_auth;
 mod graphql_limits;
 mod graphql_queries;
 mod graphql_support;
+mod mutations;
 mod projection;
 mod store_outage;
 mod subscriptions;

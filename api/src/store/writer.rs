@@ -11,8 +11,8 @@
 use std::collections::HashMap;
 
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DbBackend, DbErr, RuntimeErr, SqliteTransactionMode,
-    Statement, TransactionOptions, TransactionTrait,
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, RuntimeErr,
+    SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -183,14 +183,7 @@ fn answered_by_database(error: &DbErr) -> bool {
 }
 
 async fn write(db: &DatabaseConnection, batch: &[&NewEvent]) -> Result<Vec<Stored>, DbErr> {
-    let txn = db
-        .begin_with_options(TransactionOptions {
-            // SQLite: take the write lock at BEGIN, so id assignment is serialized too.
-            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-            ..Default::default()
-        })
-        .await?;
-    lock_commit_order(&txn).await?;
+    let txn = begin_in_commit_order(db).await?;
     let now = clock::now();
     let mut next_id = events::max_id(&txn).await? + 1;
 
@@ -245,17 +238,24 @@ async fn write_account(
     change: AccountChange,
     audit: audit_log::NewEntry,
 ) -> Result<(), DbErr> {
+    let txn = begin_in_commit_order(db).await?;
+    accounts::apply_all(&txn, vec![change], clock::now()).await?;
+    audit_log::insert(&txn, audit).await?;
+    txn.commit().await
+}
+
+/// A transaction holding the commit lock. SQLite takes its write lock at
+/// BEGIN, so id assignment (and the projection's read before its write) is
+/// serialized too.
+async fn begin_in_commit_order(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
     let txn = db
         .begin_with_options(TransactionOptions {
-            // SQLite: the projection reads before it writes; take the write lock first.
             sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
             ..Default::default()
         })
         .await?;
     lock_commit_order(&txn).await?;
-    accounts::apply_all(&txn, vec![change], clock::now()).await?;
-    audit_log::insert(&txn, audit).await?;
-    txn.commit().await
+    Ok(txn)
 }
 
 /// Held until commit: transactions commit one at a time, in id order.

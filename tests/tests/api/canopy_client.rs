@@ -68,6 +68,26 @@ async fn put_succeeds(canopy: &MockServer, route: &str, times: u64) {
         .await;
 }
 
+/// Canopy issues `first` (token, lifetime) once, then `then` for an hour.
+async fn tokens_in_turn(canopy: &MockServer, first: (&str, u64), then: &str) {
+    token_mock(first.0, first.1)
+        .up_to_n_times(1)
+        .mount(canopy)
+        .await;
+    token_mock(then, 3600).mount(canopy).await;
+}
+
+/// Replays carrying `token` are answered `status`, `times` times.
+async fn replay_with(canopy: &MockServer, token: &str, status: u16, times: u64) {
+    Mock::given(method("PUT"))
+        .and(path(REPLAY_PATH))
+        .and(header("authorization", format!("Bearer {token}")))
+        .respond_with(ResponseTemplate::new(status))
+        .expect(times)
+        .mount(canopy)
+        .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_errors_are_retried_and_the_config_stored_once() {
     let (app, canopy) = spawn_with_token(Backend::Sqlite).await;
@@ -145,20 +165,9 @@ async fn a_hanging_canopy_is_unavailable_within_the_timeout() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_token_is_renewed_once() {
     let (app, canopy) = spawn_with_canopy(Backend::Sqlite, quick_timing()).await;
-    token_mock("expired", 3600)
-        .up_to_n_times(1)
-        .mount(&canopy)
-        .await;
-    token_mock("fresh", 3600).mount(&canopy).await;
-    for (token, status) in [("expired", 401), ("fresh", 200)] {
-        Mock::given(method("PUT"))
-            .and(path(REPLAY_PATH))
-            .and(header("authorization", format!("Bearer {token}")))
-            .respond_with(ResponseTemplate::new(status))
-            .expect(1)
-            .mount(&canopy)
-            .await;
-    }
+    tokens_in_turn(&canopy, ("expired", 3600), "fresh").await;
+    replay_with(&canopy, "expired", 401, 1).await;
+    replay_with(&canopy, "fresh", 200, 1).await;
     assert_eq!(replay(&app).await.data()["replayFailedCanopyEvents"], true);
     canopy.verify().await;
     assert_eq!(count(&received(&canopy).await, "POST /auth/token"), 2);
@@ -186,13 +195,7 @@ async fn concurrent_mutations_on_a_fresh_gateway_share_one_token_request() {
         .expect(1)
         .mount(&canopy)
         .await;
-    Mock::given(method("PUT"))
-        .and(path(REPLAY_PATH))
-        .and(header("authorization", "Bearer shared"))
-        .respond_with(ResponseTemplate::new(200))
-        .expect(20)
-        .mount(&canopy)
-        .await;
+    replay_with(&canopy, "shared", 200, 20).await;
     let answers = join_all((0..20).map(|_| replay(&app))).await;
     for answer in answers {
         assert_eq!(answer.data()["replayFailedCanopyEvents"], true);
@@ -203,20 +206,9 @@ async fn concurrent_mutations_on_a_fresh_gateway_share_one_token_request() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_past_its_expires_in_is_not_reused() {
     let (app, canopy) = spawn_with_canopy(Backend::Sqlite, quick_timing()).await;
-    token_mock("short-lived", 1)
-        .up_to_n_times(1)
-        .mount(&canopy)
-        .await;
-    token_mock("next", 3600).mount(&canopy).await;
-    for (token, times) in [("short-lived", 1), ("next", 2)] {
-        Mock::given(method("PUT"))
-            .and(path(REPLAY_PATH))
-            .and(header("authorization", format!("Bearer {token}")))
-            .respond_with(ResponseTemplate::new(200))
-            .expect(times)
-            .mount(&canopy)
-            .await;
-    }
+    tokens_in_turn(&canopy, ("short-lived", 1), "next").await;
+    replay_with(&canopy, "short-lived", 200, 1).await;
+    replay_with(&canopy, "next", 200, 2).await;
     replay(&app).await.data();
     tokio::time::sleep(Duration::from_millis(1100)).await;
     // Past its lifetime: a new token; the new one is then reused.

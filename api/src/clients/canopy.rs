@@ -368,6 +368,7 @@ fn rejected(label: &str, status: StatusCode, text: &str) -> ClientError {
     tracing::warn!(call = %label, %status, "Canopy refused the request");
     ClientError::Rejected {
         upstream: UPSTREAM,
+        call: label.to_owned(),
         status: status.as_u16(),
         message: message_in(text),
     }

@@ -3,9 +3,11 @@
 pub enum ClientError {
     /// The provider answered 4xx: the request itself is wrong, so it was
     /// not retried.
-    #[error("{upstream} refused the request (HTTP {status}): {message}")]
+    #[error("{upstream} refused {call} (HTTP {status}): {message}")]
     Rejected {
         upstream: &'static str,
+        /// `METHOD /path`.
+        call: String,
         status: u16,
         message: String,
     },

@@ -2,13 +2,16 @@
 //! files and real PostgreSQL databases (one per test).
 mod helpers;
 
+mod canopy_client;
 mod canopy_ingest;
+mod canopy_mock;
 mod canopy_signatures;
 mod graphql_auth;
 mod graphql_http;
 mod graphql_limits;
 mod graphql_queries;
 mod graphql_support;
+mod mutations;
 mod projection;
 mod resilience;
 mod store_outage;

@@ -14,10 +14,11 @@ use tower::ServiceExt;
 
 use crate::{
     auth::Auth,
-    clients::canopy::CanopyClient,
+    clients::{canopy::CanopyClient, embedded_funding::EmbeddedFundingClient},
     config::Config,
     faults::Faults,
     graphql, ingest,
+    jobs::{self, Jobs},
     live::{Feed, PubSub},
     routes::{self, BodyBudget},
     state::AppState,
@@ -68,10 +69,26 @@ impl App {
             .as_ref()
             .map(CanopyClient::new)
             .transpose()?;
+        let clients = jobs::Clients {
+            embedded_funding: config
+                .embedded_funding_api
+                .as_ref()
+                .map(EmbeddedFundingClient::new)
+                .transpose()?,
+            canopy: canopy.clone(),
+        };
+        let jobs = Jobs::spawn(
+            pools.jobs.clone(),
+            writer.clone(),
+            clients,
+            config.follow_ups,
+            faults.clone(),
+        );
         let state = AppState {
             schema: graphql::build(pools.reads.clone(), feed.clone(), writer.clone(), canopy),
             writer,
             recorder: recorder.clone(),
+            jobs,
             feed,
             pubsub,
             cors_origins: config.cors_origins.into(),

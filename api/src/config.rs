@@ -6,9 +6,10 @@ use ipnet::IpNet;
 
 use crate::{
     auth::{self, ApiKey},
-    clients::canopy::CanopyApiConfig,
+    clients::{canopy::CanopyApiConfig, embedded_funding::EmbeddedFundingApiConfig},
     env::Env,
     ingest::SourcesConfig,
+    jobs,
 };
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://gateway.db?mode=rwc";
@@ -39,6 +40,10 @@ pub struct Config {
     pub sources: SourcesConfig,
     /// Unset: mutations that call Canopy say it is not configured.
     pub canopy_api: Option<CanopyApiConfig>,
+    /// Unset: Embedded Funding callbacks are stored without follow-ups.
+    pub embedded_funding_api: Option<EmbeddedFundingApiConfig>,
+    /// How the follow-up queue retries and gives up.
+    pub follow_ups: jobs::Policy,
 }
 
 impl Default for Config {
@@ -55,6 +60,8 @@ impl Default for Config {
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             sources: SourcesConfig::default(),
             canopy_api: None,
+            embedded_funding_api: None,
+            follow_ups: jobs::Policy::default(),
         }
     }
 }
@@ -82,6 +89,11 @@ impl Config {
         if max_in_flight == 0 {
             bail!("GATEWAY_MAX_IN_FLIGHT must be greater than 0");
         }
+        let sources = SourcesConfig::from_env(&env)?;
+        let canopy_api = CanopyApiConfig::from_env(&env)?;
+        if !sources.canopy.double_check.is_empty() && canopy_api.is_none() {
+            bail!("CANOPY_DOUBLE_CHECK is set, so CANOPY_API_URL (and its credentials) are needed");
+        }
         Ok(Self {
             database_url: env.get("DATABASE_URL").unwrap_or(defaults.database_url),
             addr: env
@@ -96,25 +108,14 @@ impl Config {
                 .collect::<anyhow::Result<_>>()?,
             redis_url: env.get("REDIS_URL"),
             redis_channel: env.get("REDIS_CHANNEL").unwrap_or(defaults.redis_channel),
-            trusted_proxies: parse_networks(&env, "TRUSTED_PROXIES")?,
+            trusted_proxies: env.networks("TRUSTED_PROXIES")?,
             max_in_flight,
-            sources: SourcesConfig::from_env(&env)?,
-            canopy_api: CanopyApiConfig::from_env(&env)?,
+            sources,
+            canopy_api,
+            embedded_funding_api: EmbeddedFundingApiConfig::from_env(&env)?,
+            follow_ups: defaults.follow_ups,
         })
     }
-}
-
-/// A comma list of CIDRs or single addresses (a single address is its own /32 or /128).
-pub fn parse_networks(env: &Env<'_>, name: &str) -> anyhow::Result<Vec<IpNet>> {
-    env.list(name)
-        .iter()
-        .map(|entry| {
-            entry
-                .parse::<IpNet>()
-                .or_else(|_| entry.parse::<std::net::IpAddr>().map(IpNet::from))
-                .map_err(|_| anyhow::anyhow!("{name}: {entry:?} is not an IP address or CIDR"))
-        })
-        .collect()
 }
 
 /// An origin as a browser sends it in `Origin`: `scheme://host[:port]`,

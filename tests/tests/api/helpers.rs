@@ -9,7 +9,7 @@ use api::{
     app::App,
     config::Config,
     faults::Faults,
-    ingest::{SourcesConfig, canopy},
+    ingest::{SourcesConfig, canopy, embedded_funding, loanpro},
     secret::Secret,
     store::rejections::Recorder,
 };
@@ -17,6 +17,8 @@ use sea_orm::{ConnectionTrait, Database, DatabaseConnection, EntityTrait};
 use serde_json::Value;
 
 pub const SECRET: &str = "test-secret";
+/// The token LoanPro deliveries carry in tests.
+pub const LOANPRO_TOKEN: &str = "loanpro-test-token";
 const PG_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 const PG_BASE_URL: &str = "postgres://postgres@127.0.0.1:5432";
 pub const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures");
@@ -137,6 +139,15 @@ pub fn test_config(database_url: &str) -> Config {
         sources: SourcesConfig {
             canopy: canopy::CanopyConfig {
                 webhook_secrets: vec![Secret::new(SECRET)],
+                ..Default::default()
+            },
+            loanpro: loanpro::LoanproConfig {
+                webhook_tokens: vec![Secret::new(LOANPRO_TOKEN)],
+            },
+            // Tests call from loopback.
+            embedded_funding: embedded_funding::EmbeddedFundingConfig {
+                allowed_ips: vec!["127.0.0.1/32".parse().unwrap()],
+                ..Default::default()
             },
         },
         ..Config::default()

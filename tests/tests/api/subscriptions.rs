@@ -453,6 +453,7 @@ async fn a_stalled_subscriber_keeps_memory_bounded_then_catches_up() {
                 .to_string(),
         content_type: None,
         account_change: None,
+        follow_up: None,
     };
     let before = resident_bytes();
     let mut peak = before;

@@ -167,11 +167,17 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -
 
 /// Starts the gateway with `config` (whose store URL may differ from
 /// `store.url`, e.g. through a proxy); `db` is a direct connection for checks.
-pub async fn spawn_on(store: TestStore, config: Config) -> TestApp {
+/// reqwest is built without a crypto provider of its own (as the gateway's
+/// `main` does, tests install ring once).
+pub fn install_crypto() {
     static CRYPTO: Once = Once::new();
     CRYPTO.call_once(|| {
         let _ = rustls::crypto::ring::default_provider().install_default();
     });
+}
+
+pub async fn spawn_on(store: TestStore, config: Config) -> TestApp {
+    install_crypto();
     let app = App::build(config).await.expect("gateway starts");
     let addr = app.local_addr();
     let (faults, recorder) = (app.faults(), app.recorder());
@@ -203,6 +209,35 @@ impl TestApp {
             .await
             .expect("request sent");
         response.status().as_u16()
+    }
+
+    /// POSTs `body` to `path` with `headers`.
+    pub async fn post(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: impl Into<reqwest::Body>,
+    ) -> reqwest::Response {
+        let mut request = self.http.post(self.url(path)).body(body);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.send().await.expect("request sent")
+    }
+
+    /// The event with row id `id`.
+    pub async fn event(&self, id: i64) -> entity::events::Model {
+        entity::events::Entity::find_by_id(id)
+            .one(&self.db)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("event {id} is stored"))
+    }
+
+    /// The follow-up job of event `id` once it is no longer pending
+    /// (within 30 s).
+    pub async fn settled_follow_up(&self, id: i64) -> entity::follow_ups::Model {
+        settled_follow_up(&self.db, id, std::time::Duration::from_secs(30)).await
     }
 
     pub async fn post_canopy(&self, body: impl Into<reqwest::Body>) -> reqwest::Response {
@@ -248,6 +283,57 @@ impl TestApp {
             .unwrap()
             .unwrap_or_else(|| panic!("account {id} is stored"))
     }
+}
+
+/// The follow-up job of event `id` in `db` once it is no longer pending.
+pub async fn settled_follow_up(
+    db: &DatabaseConnection,
+    id: i64,
+    within: std::time::Duration,
+) -> entity::follow_ups::Model {
+    use entity::follow_ups::{Column, Entity};
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        let job = Entity::find()
+            .filter(Column::EventId.eq(id))
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("event {id} has a follow-up"));
+        if job.state != "pending" {
+            return job;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the follow-up of event {id} is still pending after {within:?}: {job:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// A refusal's status and `error.code`.
+pub async fn error_code(response: reqwest::Response) -> (u16, String) {
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.expect("JSON error body");
+    (
+        status,
+        body["error"]["code"]
+            .as_str()
+            .expect("error.code")
+            .to_owned(),
+    )
+}
+
+/// The row id of the event a 2xx answer names.
+pub async fn stored_id(response: reqwest::Response) -> i64 {
+    let body: Value = response.json().await.expect("JSON answer");
+    api::ids::parse_event_id(body["id"].as_str().expect("an event id")).expect("an event id")
+}
+
+/// The text of fixture `folder/name`.
+pub fn fixture_text(folder: &str, name: &str) -> String {
+    std::fs::read_to_string(Path::new(FIXTURES).join(folder).join(name)).expect("fixture")
 }
 
 /// The names of the Canopy fixtures (file stems).

@@ -247,6 +247,56 @@ mod tests {
     }
 
     #[test]
+    fn loanpro_and_embedded_funding_read_their_variables() {
+        let c = config(&[
+            ("LOANPRO_WEBHOOK_TOKENS", "new-token, old-token"),
+            ("EMBEDDED_FUNDING_ALLOWED_IPS", "10.0.0.0/8, 192.0.2.1"),
+            ("EMBEDDED_FUNDING_CALLBACK_TOKEN", "cb-token"),
+            ("EMBEDDED_FUNDING_API_URL", "https://ef.example"),
+            ("EMBEDDED_FUNDING_API_KEY", "ef-key"),
+        ])
+        .unwrap();
+        assert_eq!(c.sources.loanpro.webhook_tokens.len(), 2);
+        let ef = &c.sources.embedded_funding;
+        let nets: Vec<String> = ef.allowed_ips.iter().map(ToString::to_string).collect();
+        assert_eq!(nets, ["10.0.0.0/8", "192.0.2.1/32"]);
+        assert_eq!(
+            ef.callback_token.as_ref().map(Secret::expose),
+            Some("cb-token")
+        );
+        assert!(ef.follow_ups && c.embedded_funding_api.is_some());
+        let printed = format!("{c:?}");
+        for secret in ["new-token", "cb-token", "ef-key"] {
+            assert!(!printed.contains(secret), "{secret}");
+        }
+        let defaults = config(&[]).unwrap();
+        assert_eq!(defaults.sources.embedded_funding.allowed_ips.len(), 4);
+        assert!(!defaults.sources.embedded_funding.follow_ups);
+        assert!(defaults.embedded_funding_api.is_none());
+        assert!(defaults.sources.loanpro.webhook_tokens.is_empty());
+    }
+
+    #[test]
+    fn double_checking_needs_canopys_api() {
+        let error = config(&[("CANOPY_DOUBLE_CHECK", "account_delinquency")]).unwrap_err();
+        assert!(error.to_string().contains("CANOPY_API_URL"), "{error}");
+        let c = config(&[
+            (
+                "CANOPY_DOUBLE_CHECK",
+                "account_delinquency, minimum_payment_missed",
+            ),
+            ("CANOPY_API_URL", "https://canopy.example"),
+            ("CANOPY_CLIENT_ID", "id"),
+            ("CANOPY_CLIENT_SECRET", "secret"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.sources.canopy.double_check,
+            ["account_delinquency", "minimum_payment_missed"]
+        );
+    }
+
+    #[test]
     fn bad_values_are_refused() {
         assert!(config(&[("GATEWAY_ADDR", "nowhere")]).is_err());
         assert!(config(&[("MAX_BODY_BYTES", "-1")]).is_err());

@@ -1,5 +1,5 @@
-//! A metrics recorder for unit tests: counter values by name and sorted
-//! labels, `name{k=v,…}`.
+//! A metrics recorder for unit tests: counter and gauge values by name and
+//! sorted labels, `name{k=v,…}`.
 use std::{
     collections::HashMap,
     future::Future,
@@ -14,12 +14,21 @@ use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, SharedString, U
 #[derive(Default)]
 pub struct Recorded {
     counters: Mutex<HashMap<String, Arc<AtomicU64>>>,
+    gauges: Mutex<HashMap<String, Arc<AtomicU64>>>,
 }
 
 impl Recorded {
     pub fn counter(&self, key: &str) -> u64 {
         let counters = self.counters.lock().unwrap();
         counters.get(key).map_or(0, |c| c.load(Ordering::SeqCst))
+    }
+
+    /// The gauge's last value, if it was ever set.
+    pub fn gauge(&self, key: &str) -> Option<f64> {
+        let gauges = self.gauges.lock().unwrap();
+        gauges
+            .get(key)
+            .map(|g| f64::from_bits(g.load(Ordering::SeqCst)))
     }
 
     /// Runs `test` to its end on a runtime of its own, recording into `self`.
@@ -51,8 +60,9 @@ impl metrics::Recorder for Recorded {
         Counter::from_arc(counters.entry(name(key)).or_default().clone())
     }
 
-    fn register_gauge(&self, _: &Key, _: &Metadata<'_>) -> Gauge {
-        Gauge::noop()
+    fn register_gauge(&self, key: &Key, _: &Metadata<'_>) -> Gauge {
+        let mut gauges = self.gauges.lock().unwrap();
+        Gauge::from_arc(gauges.entry(name(key)).or_default().clone())
     }
 
     fn register_histogram(&self, _: &Key, _: &Metadata<'_>) -> Histogram {

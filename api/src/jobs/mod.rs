@@ -258,3 +258,93 @@ impl Worker {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use serde_json::json;
+    use wiremock::{Mock, MockServer, ResponseTemplate, matchers::method};
+
+    use super::*;
+    use crate::{
+        clients::embedded_funding::EmbeddedFundingApiConfig,
+        event::{CompanyRead, NewEvent, SourceKind},
+        secret::Secret,
+        store::Pools,
+        test_metrics::Recorded,
+    };
+
+    const PENDING: &str = "gateway_follow_ups_pending{}";
+    const FAILED: &str = "gateway_follow_ups_failed_total{kind=embedded_funding}";
+
+    /// Polls `done` every 20 ms for up to 10 s.
+    async fn eventually(what: &str, done: impl Fn() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !done() {
+            assert!(Instant::now() < deadline, "never: {what}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    #[test]
+    fn pending_jobs_are_gauged_and_given_up_ones_counted() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let recorded = Recorded::default();
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("gateway.db").display()
+        );
+        recorded.run(|| async {
+            store::migrate(&store::connect(&url).await.unwrap())
+                .await
+                .unwrap();
+            let pools = Pools::connect(&url).await.unwrap();
+            let api = MockServer::start().await;
+            // Slow enough for the gauge to see the job pending.
+            Mock::given(method("GET"))
+                .respond_with(ResponseTemplate::new(404).set_delay(Duration::from_secs(2)))
+                .mount(&api)
+                .await;
+            let config = EmbeddedFundingApiConfig {
+                url: api.uri().parse().unwrap(),
+                api_key: Secret::new("k"),
+                timing: EmbeddedFundingApiConfig::TIMING,
+            };
+            let clients = Clients {
+                embedded_funding: Some(EmbeddedFundingClient::new(&config).unwrap()),
+                canopy: None,
+            };
+            let policy = Policy {
+                give_up_after: Duration::ZERO,
+                poll: Duration::from_millis(50),
+                ..Policy::default()
+            };
+            let faults = Arc::new(Faults::default());
+            let writer = Writer::spawn(pools.writer.clone(), faults.clone());
+            let _jobs = Jobs::spawn(pools.jobs.clone(), writer.clone(), clients, policy, faults);
+            let follow_up = FollowUp::EmbeddedFunding {
+                company_id: "c".into(),
+                reads: vec![CompanyRead::Terms],
+            };
+            let event = NewEvent {
+                source: SourceKind::EmbeddedFunding,
+                event_type: "CreditLimitUpdated".into(),
+                account_id: Some("c".into()),
+                dedup_key: None,
+                occurred_at: None,
+                payload: json!({"message": 0}).to_string(),
+                content_type: None,
+                account_change: None,
+                follow_up: Some(follow_up),
+            };
+            writer.store(event).await.unwrap();
+            eventually("pending gauged", || recorded.gauge(PENDING) == Some(1.0)).await;
+            eventually("given up", || {
+                recorded.counter(FAILED) == 1 && recorded.gauge(PENDING) == Some(0.0)
+            })
+            .await;
+        });
+    }
+}

@@ -79,6 +79,10 @@ mod tests {
     }
 
     fn event(body: &str) -> NewEvent {
+        event_with(body, true)
+    }
+
+    fn event_with(body: &str, follow_ups: bool) -> NewEvent {
         let headers = HeaderMap::new();
         let delivery = Delivery {
             head: Head {
@@ -88,7 +92,12 @@ mod tests {
             },
             body: body.as_bytes(),
         };
-        normalize(Callback::parse(body.as_bytes()).unwrap(), &delivery, true).unwrap()
+        normalize(
+            Callback::parse(body.as_bytes()).unwrap(),
+            &delivery,
+            follow_ups,
+        )
+        .unwrap()
     }
 
     #[test]

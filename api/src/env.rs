@@ -58,4 +58,15 @@ impl<'a> Env<'a> {
             })
             .collect()
     }
+
+    /// Runs `read` on an environment of just `vars`.
+    #[cfg(test)]
+    pub fn with_vars<T>(vars: &[(&str, &str)], read: impl FnOnce(&Env<'_>) -> T) -> T {
+        let lookup = |name: &str| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        };
+        read(&Env::new(&lookup))
+    }
 }

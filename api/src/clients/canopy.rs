@@ -272,12 +272,7 @@ mod tests {
     use crate::test_metrics::Recorded;
 
     fn config(vars: &[(&str, &str)]) -> anyhow::Result<Option<CanopyApiConfig>> {
-        let lookup = |name: &str| {
-            vars.iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| (*v).to_owned())
-        };
-        CanopyApiConfig::from_env(&Env::new(&lookup))
+        Env::with_vars(vars, CanopyApiConfig::from_env)
     }
 
     #[test]

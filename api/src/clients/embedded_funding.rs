@@ -125,12 +125,7 @@ mod tests {
     use crate::test_metrics::Recorded;
 
     fn config(vars: &[(&str, &str)]) -> anyhow::Result<Option<EmbeddedFundingApiConfig>> {
-        let lookup = |name: &str| {
-            vars.iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| (*v).to_owned())
-        };
-        EmbeddedFundingApiConfig::from_env(&Env::new(&lookup))
+        Env::with_vars(vars, EmbeddedFundingApiConfig::from_env)
     }
 
     #[test]

@@ -35,6 +35,21 @@ pub struct Delivery<'a> {
     pub body: &'a [u8],
 }
 
+#[cfg(test)]
+impl<'a> Delivery<'a> {
+    /// `body` with `headers`, from a loopback caller.
+    pub fn local(headers: &'a HeaderMap, body: &'a [u8]) -> Self {
+        Self {
+            head: Head {
+                headers,
+                query: None,
+                remote: IpAddr::from([127, 0, 0, 1]),
+            },
+            body,
+        }
+    }
+}
+
 /// A provider whose deliveries the gateway takes. Checks run in the
 /// contract's order: the sender first ([`admit`](Self::admit), before the
 /// body is read), then the body's shape, then its signature.

@@ -25,7 +25,10 @@ use crate::{
         COMPANY, answer_everything, answer_for, callback, reading_from, received,
     },
     graphql_support::{PII_KEY, READ_KEY, gql, with_keys},
-    helpers::{Backend, TestApp, TestStore, spawn_app_with, spawn_on, stored_id, test_config},
+    helpers::{
+        Backend, TestApp, TestStore, ready_becomes, spawn_app_with, spawn_on, stored_id,
+        test_config,
+    },
     on_both_backends,
 };
 
@@ -254,30 +257,11 @@ async fn a_follow_up_failing_past_its_give_up_is_failed_in_graphql(backend: Back
     assert_eq!(received(&api).await.len(), calls);
 }
 
-async fn ready_becomes(app: &TestApp, status: u16) {
-    for _ in 0..200 {
-        if app.get_status("/readyz").await == status {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("/readyz never answered {status}");
-}
-
 async fn a_crashed_worker_is_restarted_and_does_its_jobs(backend: Backend) {
     let api = MockServer::start().await;
     answer_everything(&api).await;
     let app = spawn_reading(backend, &api).await;
-    let ready: Value = app
-        .http
-        .get(app.url("/readyz"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(ready["jobs"], "up");
+    assert_eq!(app.get_json("/readyz").await["jobs"], "up");
     app.faults.crash_jobs();
     // The callback wakes the worker, which crashes before claiming it.
     let id = stored_id(post_callback(&app, &[], &fixture("0_credit_limit_updated")).await).await;
@@ -288,7 +272,15 @@ async fn a_crashed_worker_is_restarted_and_does_its_jobs(backend: Backend) {
     assert_eq!(received(&api).await.len(), 2);
 }
 
-/// A pending job for event `event_id`, inserted as the writer inserts it.
+/// A fresh store with the gateway's schema, for the store's own functions.
+async fn migrated(backend: Backend) -> (TestStore, sea_orm::DatabaseConnection) {
+    let store = TestStore::new(backend).await;
+    let db = Database::connect(&store.url).await.unwrap();
+    api::store::migrate(&db).await.unwrap();
+    (store, db)
+}
+
+/// A pending job for each of `event_ids`, inserted as the writer inserts them.
 async fn queue(db: &sea_orm::DatabaseConnection, event_ids: std::ops::Range<i64>) {
     let follow_up = FollowUp::CanopyAccount {
         account_id: "acct".into(),
@@ -300,37 +292,23 @@ async fn queue(db: &sea_orm::DatabaseConnection, event_ids: std::ops::Range<i64>
 }
 
 async fn a_lost_claim_is_claimed_again_and_only_its_new_holder_finishes_it(backend: Backend) {
-    let store = TestStore::new(backend).await;
-    let db = Database::connect(&store.url).await.unwrap();
-    api::store::migrate(&db).await.unwrap();
+    let (_store, db) = migrated(backend).await;
     queue(&db, 1..2).await;
-    let kinds = [FollowUp::CANOPY_ACCOUNT];
     let lease = Duration::from_secs(30);
+    let claim = |kind: &'static str, at| {
+        let db = &db;
+        async move { follow_ups::claim(db, &[kind], 10, at, lease).await }
+    };
     let now = api::clock::now();
-    let first = follow_ups::claim(&db, &kinds, 10, now, lease)
-        .await
-        .unwrap();
-    assert_eq!(first.len(), 1);
-    assert_eq!(first[0].claim, 1);
+    let first = claim(FollowUp::CANOPY_ACCOUNT, now).await.unwrap();
+    assert_eq!((first.len(), first[0].claim), (1, 1));
     // Held: not claimable until its lease ends, nor by another kind.
-    assert!(
-        follow_ups::claim(&db, &kinds, 10, now, lease)
-            .await
-            .unwrap()
-            .is_empty()
-    );
-    assert!(
-        follow_ups::claim(&db, &[FollowUp::EMBEDDED_FUNDING], 10, now, lease)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    for kind in [FollowUp::CANOPY_ACCOUNT, FollowUp::EMBEDDED_FUNDING] {
+        assert!(claim(kind, now).await.unwrap().is_empty(), "{kind}");
+    }
     let later = now + chrono::Duration::seconds(31);
-    let second = follow_ups::claim(&db, &kinds, 10, later, lease)
-        .await
-        .unwrap();
-    assert_eq!(second.len(), 1);
-    assert_eq!(second[0].claim, 2);
+    let second = claim(FollowUp::CANOPY_ACCOUNT, later).await.unwrap();
+    assert_eq!((second.len(), second[0].claim), (1, 2));
     // The first holder comes back: its claim is gone.
     assert!(
         !follow_ups::retry_at(&db, first[0].id, 1, later, "late", later)
@@ -357,9 +335,7 @@ async fn a_lost_claim_is_claimed_again_and_only_its_new_holder_finishes_it(backe
 }
 
 async fn the_company_view_keeps_the_newest_read_of_each_part(backend: Backend) {
-    let store = TestStore::new(backend).await;
-    let db = Database::connect(&store.url).await.unwrap();
-    api::store::migrate(&db).await.unwrap();
+    let (_store, db) = migrated(backend).await;
     let at = |s: i64| api::clock::now() + chrono::Duration::seconds(s);
     let change = |fetched_at, label: &str, records: Vec<Record>| CompanyChange {
         company_id: "c".into(),
@@ -418,9 +394,7 @@ async fn the_company_view_keeps_the_newest_read_of_each_part(backend: Backend) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_claims_on_postgresql_never_take_the_same_job() {
-    let store = TestStore::new(Backend::Postgres).await;
-    let db = Database::connect(&store.url).await.unwrap();
-    api::store::migrate(&db).await.unwrap();
+    let (store, db) = migrated(Backend::Postgres).await;
     const JOBS: i64 = 400;
     queue(&db, 1..JOBS + 1).await;
     let claimers = (0..6).map(|_| {

@@ -211,6 +211,16 @@ impl TestApp {
         response.status().as_u16()
     }
 
+    /// The JSON answer to `GET path`.
+    pub async fn get_json(&self, path: &str) -> Value {
+        let response = self.http.get(self.url(path)).send().await;
+        response
+            .expect("request sent")
+            .json()
+            .await
+            .expect("a JSON answer")
+    }
+
     /// POSTs `body` to `path` with `headers`.
     pub async fn post(
         &self,
@@ -283,6 +293,17 @@ impl TestApp {
             .unwrap()
             .unwrap_or_else(|| panic!("account {id} is stored"))
     }
+}
+
+/// Polls `/readyz` until it answers `status` (within 10 s).
+pub async fn ready_becomes(app: &TestApp, status: u16) {
+    for _ in 0..200 {
+        if app.get_status("/readyz").await == status {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("/readyz never answered {status}");
 }
 
 /// The follow-up job of event `id` in `db` once it is no longer pending.

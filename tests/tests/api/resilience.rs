@@ -10,7 +10,7 @@ use tokio::{
 };
 
 use crate::{
-    helpers::{Backend, TestApp, signed, spawn_app, spawn_app_with},
+    helpers::{Backend, TestApp, ready_becomes, signed, spawn_app, spawn_app_with},
     on_both_backends,
 };
 
@@ -33,17 +33,6 @@ async fn slow_body(app: &TestApp) -> TcpStream {
                 Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n";
     stream.write_all(head.as_bytes()).await.unwrap();
     stream
-}
-
-/// Polls `/readyz` until it answers `status` (within 10 s).
-async fn ready_becomes(app: &TestApp, status: u16) {
-    for _ in 0..200 {
-        if app.get_status("/readyz").await == status {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("/readyz never answered {status}");
 }
 
 async fn a_crashed_writer_is_restarted_and_loses_no_acknowledged_event(backend: Backend) {

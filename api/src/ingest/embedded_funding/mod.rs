@@ -153,12 +153,7 @@ mod tests {
     }
 
     fn config(vars: &[(&str, &str)]) -> anyhow::Result<EmbeddedFundingConfig> {
-        let lookup = |name: &str| {
-            vars.iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| (*v).to_owned())
-        };
-        EmbeddedFundingConfig::from_env(&Env::new(&lookup))
+        Env::with_vars(vars, EmbeddedFundingConfig::from_env)
     }
 
     #[test]

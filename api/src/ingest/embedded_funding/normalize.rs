@@ -63,12 +63,9 @@ pub fn normalize(
 
 #[cfg(test)]
 mod tests {
-    use std::net::IpAddr;
-
     use http::HeaderMap;
 
     use super::*;
-    use crate::ingest::Head;
 
     fn fixture(name: &str) -> String {
         let path = format!(
@@ -84,14 +81,7 @@ mod tests {
 
     fn event_with(body: &str, follow_ups: bool) -> NewEvent {
         let headers = HeaderMap::new();
-        let delivery = Delivery {
-            head: Head {
-                headers: &headers,
-                query: None,
-                remote: IpAddr::from([127, 0, 0, 1]),
-            },
-            body: body.as_bytes(),
-        };
+        let delivery = Delivery::local(&headers, body.as_bytes());
         normalize(
             Callback::parse(body.as_bytes()).unwrap(),
             &delivery,

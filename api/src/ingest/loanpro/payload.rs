@@ -118,27 +118,16 @@ impl<'de> Deserialize<'de> for Members<'de> {
 
 #[cfg(test)]
 mod tests {
-    use std::net::IpAddr;
-
     use http::{HeaderMap, HeaderValue};
 
     use super::*;
-    use crate::ingest::Head;
 
     fn read(content_type: Option<&str>, body: &str) -> Result<Body, IngestError> {
         let mut headers = HeaderMap::new();
         if let Some(content_type) = content_type {
             headers.insert(CONTENT_TYPE, HeaderValue::from_str(content_type).unwrap());
         }
-        let delivery = Delivery {
-            head: Head {
-                headers: &headers,
-                query: None,
-                remote: IpAddr::from([127, 0, 0, 1]),
-            },
-            body: body.as_bytes(),
-        };
-        Body::read(&delivery)
+        Body::read(&Delivery::local(&headers, body.as_bytes()))
     }
 
     #[test]
@@ -183,16 +172,8 @@ mod tests {
     #[test]
     fn a_body_that_is_not_utf8_is_refused() {
         let headers = HeaderMap::new();
-        let delivery = Delivery {
-            head: Head {
-                headers: &headers,
-                query: None,
-                remote: IpAddr::from([127, 0, 0, 1]),
-            },
-            body: b"\xff\xfe",
-        };
         assert!(matches!(
-            Body::read(&delivery),
+            Body::read(&Delivery::local(&headers, b"\xff\xfe")),
             Err(IngestError::InvalidBody(_))
         ));
     }

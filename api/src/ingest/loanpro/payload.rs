@@ -36,13 +36,16 @@ impl Body {
             .get(CONTENT_TYPE)
             .and_then(|value| value.to_str().ok())
             .map(str::to_owned);
-        let json = declares_json(content_type.as_deref())
-            .then(|| serde_json::from_str::<Value>(text).ok())
-            .flatten();
-        let stored = match json {
+        let parsed = serde_json::from_str::<Value>(text).ok();
+        // Whatever type it was sent as, a variables payload's credential goes.
+        let kept = match parsed {
             Some(Value::Object(_)) => hide_credential(text),
-            Some(_) => text.to_owned(),
-            None => Value::String(text.to_owned()).to_string(),
+            _ => text.to_owned(),
+        };
+        let json = parsed.filter(|_| declares_json(content_type.as_deref()));
+        let stored = match json {
+            Some(_) => kept,
+            None => Value::String(kept).to_string(),
         };
         Ok(Self {
             stored,
@@ -66,6 +69,7 @@ fn declares_json(content_type: Option<&str>) -> bool {
 
 /// `object` (a JSON object's text) with the value of every top-level `auth`
 /// member replaced by [`HIDDEN_CREDENTIAL`]; every other byte as received.
+/// A body sent as text that is such an object loses its credential too.
 /// Only the top level: that is where LoanPro echoes it, and an `auth` deeper
 /// in a lender's own body is its data, not LoanPro's credential.
 fn hide_credential(object: &str) -> String {
@@ -143,6 +147,14 @@ mod tests {
         assert_eq!(stored, r#"{"\u0061uth":"*****"}"#);
         let stored = read(None, r#"{"eventName":"x"}"#).unwrap().stored;
         assert_eq!(stored, r#"{"eventName":"x"}"#);
+        // Sent as text, it stays text, but without the credential.
+        let text = read(Some("text/plain"), r#"{"auth": "s3cret", "trace": "t"}"#).unwrap();
+        assert_eq!(text.json, None);
+        let stored: Value = serde_json::from_str(&text.stored).unwrap();
+        assert_eq!(
+            stored,
+            Value::String(r#"{"auth": "*****", "trace": "t"}"#.into())
+        );
     }
 
     #[test]

@@ -19,7 +19,10 @@ use entity::{accounts, events, follow_ups, notification_configs};
 use futures::{FutureExt, channel::oneshot, future::Shared};
 use sea_orm::{DatabaseConnection, DbErr};
 
-use crate::store::{self, events::EventFilter};
+use crate::{
+    event::SourceKind,
+    store::{self, events::EventFilter},
+};
 
 /// Keys sent in one statement at most (bound parameters stay well under
 /// both backends' limits).
@@ -191,7 +194,10 @@ impl Loader<AccountEventsKey> for AccountEventsLoader {
         }
         let mut pages = HashMap::with_capacity(keys.len());
         for (page, account_ids) in groups {
+            // An account is Canopy's: another source's event that names
+            // the same id (a LoanPro loan-id) is not one of its events.
             let filter = EventFilter {
+                sources: Some(vec![SourceKind::Canopy.as_str().to_owned()]),
                 types: page.types.clone(),
                 ..EventFilter::default()
             };

@@ -5,7 +5,8 @@ use serde_json::{Value, json};
 use crate::{
     graphql_support::{ADMIN_KEY, PII_KEY, READ_KEY, gql, with_keys},
     helpers::{
-        Backend, LOANPRO_TOKEN, TestApp, error_code, fixture_text, spawn_app_with, stored_id,
+        Backend, LOANPRO_TOKEN, TestApp, error_code, fixture_text, signed, spawn_app_with,
+        stored_id,
     },
     on_both_backends,
 };
@@ -17,6 +18,7 @@ on_both_backends!(
     the_echoed_auth_never_appears_in_any_graphql_answer,
     wrong_or_missing_tokens_are_refused_and_recorded,
     without_tokens_every_delivery_is_refused,
+    a_loan_is_no_canopy_account_whatever_its_id,
 );
 
 pub const PATH: &str = "/webhooks/loanpro";
@@ -333,4 +335,32 @@ async fn without_tokens_every_delivery_is_refused(backend: Backend) {
     assert_eq!(recorded.len(), 2);
     assert!(recorded.iter().all(|r| r.reason == "SOURCE_NOT_CONFIGURED"));
     assert!(app.events().await.is_empty());
+}
+
+async fn a_loan_is_no_canopy_account_whatever_its_id(backend: Backend) {
+    let app = spawn_app_with(backend, with_keys).await;
+    // A Canopy account with the id of the fixture's loan.
+    let canopy = signed(
+        "account_calculations_change",
+        json!({"account_id": "3579", "available_credit_cents": 5}),
+    );
+    assert_eq!(app.post_canopy(canopy).await.status().as_u16(), 202);
+    let loan = stored_id(post_json(&app, &variables_fixture()).await).await;
+    let query = "query($id: ID!) {
+        event(id: $id) { accountId account { id } }
+        account(id: \"3579\") { availableCreditCents events { edges { node { source } } } }
+    }";
+    let answer = gql(
+        &app,
+        Some(READ_KEY),
+        query,
+        json!({"id": api::ids::event_id(loan)}),
+    )
+    .await;
+    let data = answer.data();
+    assert_eq!(data["event"], json!({"accountId": "3579", "account": null}));
+    assert_eq!(
+        data["account"],
+        json!({"availableCreditCents": 5, "events": {"edges": [{"node": {"source": "CANOPY"}}]}})
+    );
 }

@@ -4,6 +4,7 @@ use entity::{events, follow_ups};
 
 use super::{Account, EventSource};
 use crate::{
+    event::SourceKind,
     graphql::{
         connection::Cursored,
         error::{GqlError, GqlResult},
@@ -50,9 +51,12 @@ impl Event {
         self.0.account_id.as_deref()
     }
 
-    /// The account as the gateway last projected it (Canopy accounts only).
+    /// The account as the gateway last projected it (Canopy accounts only:
+    /// a LoanPro loan or an Embedded Funding company is no Canopy account,
+    /// whatever its id).
     async fn account(&self, ctx: &Context<'_>) -> GqlResult<Option<Account>> {
-        let Some(id) = &self.0.account_id else {
+        let canopy = self.0.source == SourceKind::Canopy.as_str();
+        let Some(id) = self.0.account_id.as_ref().filter(|_| canopy) else {
             return Ok(None);
         };
         let loaders = ctx.data_unchecked::<Loaders>();

@@ -8,7 +8,7 @@ use crate::{
     auth::Auth,
     config::Config,
     graphql, ingest,
-    live::{Feed, PubSub},
+    live::{Feed, PubSub, Shutdown},
     routes,
     state::AppState,
     store::{self, writer::Writer},
@@ -17,6 +17,8 @@ use crate::{
 pub struct App {
     listener: TcpListener,
     router: axum::Router,
+    feed: Feed,
+    shutdown: Shutdown,
 }
 
 impl App {
@@ -31,23 +33,41 @@ impl App {
             .await
             .with_context(|| format!("binding {}", config.addr))?;
         let writer = Writer::spawn(db.clone());
-        let feed = Feed::start(db.clone(), writer.committed())
+        let feed = Feed::start(db.clone(), writer.committed(), config.feed_poll_interval)
             .await
             .context("starting the live feed")?;
         let pubsub =
             PubSub::new(config.redis_url.as_deref(), &config.redis_channel).context("REDIS_URL")?;
         pubsub.start(writer.committed(), feed.waker());
+        let shutdown = Shutdown::default();
         let state = AppState {
             writer,
             pubsub,
+            shutdown: shutdown.clone(),
             auth,
-            schema: graphql::build(db.clone(), feed),
+            schema: graphql::build(db.clone(), feed.clone(), shutdown.clone()),
             db,
             max_body_bytes: config.max_body_bytes,
             trusted_proxies: config.trusted_proxies.into(),
         };
         let router = routes::router(state, ingest::registry(&config.sources));
-        Ok(Self { listener, router })
+        Ok(Self {
+            listener,
+            router,
+            feed,
+            shutdown,
+        })
+    }
+
+    /// The node's live feed (tests stop it with [`Feed::stop_for_tests`]).
+    pub fn feed(&self) -> Feed {
+        self.feed.clone()
+    }
+
+    /// Ends the node's live subscriptions (`SHUTTING_DOWN`) and closes their
+    /// sockets: [`Shutdown::close_subscriptions`], for graceful shutdown.
+    pub fn live_shutdown(&self) -> Shutdown {
+        self.shutdown.clone()
     }
 
     pub fn local_addr(&self) -> SocketAddr {

@@ -1,5 +1,5 @@
 //! Typed configuration, read once from the environment (and `.env`).
-use std::net::SocketAddr;
+use std::{net::SocketAddr, time::Duration};
 
 use anyhow::bail;
 use ipnet::IpNet;
@@ -14,6 +14,7 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://gateway.db?mode=rwc";
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
 pub const DEFAULT_MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 pub const DEFAULT_REDIS_CHANNEL: &str = "gateway:events";
+pub const DEFAULT_FEED_POLL_INTERVAL: Duration = Duration::from_secs(1);
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -30,6 +31,10 @@ pub struct Config {
     pub trusted_proxies: Vec<IpNet>,
     /// Each source's own section.
     pub sources: SourcesConfig,
+    /// The live feed reads the store at least this often without a wake-up
+    /// (not an environment variable; tests lengthen it so that only Redis
+    /// can deliver across nodes in time).
+    pub feed_poll_interval: Duration,
 }
 
 impl Default for Config {
@@ -43,6 +48,7 @@ impl Default for Config {
             redis_channel: DEFAULT_REDIS_CHANNEL.to_owned(),
             trusted_proxies: Vec::new(),
             sources: SourcesConfig::default(),
+            feed_poll_interval: DEFAULT_FEED_POLL_INTERVAL,
         }
     }
 }
@@ -75,6 +81,7 @@ impl Config {
             redis_channel: env.get("REDIS_CHANNEL").unwrap_or(defaults.redis_channel),
             trusted_proxies: parse_networks(&env, "TRUSTED_PROXIES")?,
             sources: SourcesConfig::from_env(&env)?,
+            feed_poll_interval: defaults.feed_poll_interval,
         })
     }
 }

@@ -17,6 +17,11 @@ pub const NOT_FOUND: &str = "NOT_FOUND";
 pub const QUERY_TOO_COMPLEX: &str = "QUERY_TOO_COMPLEX";
 pub const STORE_UNAVAILABLE: &str = "STORE_UNAVAILABLE";
 pub const INTERNAL: &str = "INTERNAL_SERVER_ERROR";
+/// Subscriptions: a `subscribe` past the per-socket limit.
+pub const TOO_MANY_SUBSCRIPTIONS: &str = "TOO_MANY_SUBSCRIPTIONS";
+/// Subscriptions ended by the gateway, with `extensions.resumeAfter`.
+pub const FEED_UNAVAILABLE: &str = "FEED_UNAVAILABLE";
+pub const SHUTTING_DOWN: &str = "SHUTTING_DOWN";
 
 #[derive(Clone, Debug, thiserror::Error)]
 pub enum GqlError {
@@ -34,6 +39,8 @@ pub enum GqlError {
     Store(#[from] sea_orm::DbErr),
     #[error("{0}")]
     Internal(String),
+    #[error("one WebSocket holds at most {0} subscriptions at once")]
+    TooManySubscriptions(usize),
 }
 
 impl GqlError {
@@ -46,6 +53,7 @@ impl GqlError {
             Self::QueryTooComplex(_) => QUERY_TOO_COMPLEX,
             Self::Store(_) => STORE_UNAVAILABLE,
             Self::Internal(_) => INTERNAL,
+            Self::TooManySubscriptions(_) => TOO_MANY_SUBSCRIPTIONS,
         }
     }
 

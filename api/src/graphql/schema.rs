@@ -8,18 +8,19 @@ use super::{
     query::Query,
     subscription::Subscription,
 };
-use crate::live::Feed;
+use crate::live::{Feed, Shutdown};
 
 /// Mutations take the place of the empty root when they are added.
 pub type GatewaySchema = Schema<Query, EmptyMutation, Subscription>;
 
-/// The schema, reading `db` and following `feed`. Requests carry their
-/// [`crate::auth::Caller`].
-pub fn build(db: DatabaseConnection, feed: Feed) -> GatewaySchema {
+/// The schema, reading `db` and following `feed` until `shutdown`.
+/// Requests carry their [`crate::auth::Caller`].
+pub fn build(db: DatabaseConnection, feed: Feed, shutdown: Shutdown) -> GatewaySchema {
     builder()
         .data(Loaders::new(&db))
         .data(db)
         .data(feed)
+        .data(shutdown)
         .finish()
 }
 

@@ -18,39 +18,54 @@ use crate::store;
 
 /// Batches kept for subscribers that are behind; one that falls further
 /// behind catches up from the store instead, so memory stays bounded (at
-/// most `BUFFER × FEED_PAGE` events, typically a few per batch).
+/// most `BUFFER` batches of `FEED_PAGE` events and `BATCH_BYTES`, typically
+/// a few events per batch).
 const BUFFER: usize = 64;
 /// Events the feed sends at once. Subscribers wake once per batch, not once
 /// per event: with thousands of idle subscriptions the wake-ups are the cost.
 const FEED_PAGE: u64 = 256;
+/// Payload bytes in one batch (at least one event), so the ring holds at
+/// most `BUFFER` × (this + one event) whatever the payloads' size.
+const BATCH_BYTES: u64 = 1024 * 1024;
 /// Events in id order, sent to every subscriber together.
 pub(super) type Batch = Arc<[Arc<events::Model>]>;
-/// The store is read at least this often even with no wake-up, so a lost
-/// pub/sub message only delays an event.
-const POLL: Duration = Duration::from_secs(1);
 
 #[derive(Clone)]
 pub struct Feed {
-    events: broadcast::Sender<Batch>,
+    /// Weak: the reader task holds the one strong sender, so the channel
+    /// closes (and every subscription on it ends) when the reader stops.
+    events: broadcast::WeakSender<Batch>,
     /// Highest id sent to subscribers.
     head: Arc<AtomicI64>,
     wake: Arc<Notify>,
+    stop: Arc<Notify>,
 }
 
 impl Feed {
-    /// Starts following the store from its current end.
+    /// Starts following the store from its current end, reading it at
+    /// least every `poll` even with no wake-up, so a lost pub/sub message
+    /// only delays an event.
     pub async fn start(
         db: DatabaseConnection,
         committed: watch::Receiver<i64>,
+        poll: Duration,
     ) -> Result<Self, DbErr> {
         let head = store::events::max_id(&db).await?;
+        let (events, _) = broadcast::channel(BUFFER);
         let feed = Self {
-            events: broadcast::channel(BUFFER).0,
+            events: events.downgrade(),
             head: Arc::new(AtomicI64::new(head)),
             wake: Arc::new(Notify::new()),
+            stop: Arc::new(Notify::new()),
         };
-        tokio::spawn(feed.clone().follow(db, committed));
+        tokio::spawn(feed.clone().follow(events, db, committed, poll));
         Ok(feed)
+    }
+
+    /// Test hook (nothing in the gateway calls it): stops the reader as if
+    /// it had died, so tests can see what subscribers get then.
+    pub fn stop_for_tests(&self) {
+        self.stop.notify_one();
     }
 
     /// Wakes the feed to read the store (another node committed).
@@ -59,32 +74,47 @@ impl Feed {
     }
 
     /// Every batch sent after this call, and the id they all come after.
+    /// Once the reader has stopped, a receiver that is already closed.
     pub fn subscribe(&self) -> (broadcast::Receiver<Batch>, i64) {
-        let receiver = self.events.subscribe();
+        let receiver = match self.events.upgrade() {
+            Some(events) => events.subscribe(),
+            None => broadcast::channel(1).1,
+        };
         // Read after subscribing: an event sent in between is received and
         // also at or below `head`, so it is skipped, never lost.
         (receiver, self.head.load(Ordering::SeqCst))
     }
 
-    async fn follow(self, db: DatabaseConnection, mut committed: watch::Receiver<i64>) {
+    async fn follow(
+        self,
+        events: broadcast::Sender<Batch>,
+        db: DatabaseConnection,
+        mut committed: watch::Receiver<i64>,
+        poll: Duration,
+    ) {
         loop {
             tokio::select! {
                 changed = committed.changed() => if changed.is_err() { return },
                 () = self.wake.notified() => {}
-                () = tokio::time::sleep(POLL) => {}
+                () = self.stop.notified() => return,
+                () = tokio::time::sleep(poll) => {}
             }
-            metrics::gauge!("gateway_subscribers").set(self.events.receiver_count() as f64);
-            if let Err(error) = self.read_new(&db).await {
+            metrics::gauge!("gateway_subscribers").set(events.receiver_count() as f64);
+            if let Err(error) = self.read_new(&events, &db).await {
                 tracing::warn!(%error, "feed could not read the store; retrying");
             }
         }
     }
 
-    async fn read_new(&self, db: &DatabaseConnection) -> Result<(), DbErr> {
+    async fn read_new(
+        &self,
+        events: &broadcast::Sender<Batch>,
+        db: &DatabaseConnection,
+    ) -> Result<(), DbErr> {
         loop {
             let after = self.head.load(Ordering::SeqCst);
-            let page = store::events::oldest_first_after(db, None, after, FEED_PAGE).await?;
-            let full = page.len() as u64 == FEED_PAGE;
+            let store::events::EventPage { events: page, more } =
+                store::events::oldest_first_page(db, None, after, FEED_PAGE, BATCH_BYTES).await?;
             let Some(last) = page.last().map(|e| e.id) else {
                 return Ok(());
             };
@@ -95,8 +125,8 @@ impl Feed {
             }
             self.head.store(last, Ordering::SeqCst);
             // No receivers is fine: nobody is subscribed right now.
-            let _ = self.events.send(page.into_iter().map(Arc::new).collect());
-            if !full {
+            let _ = events.send(page.into_iter().map(Arc::new).collect());
+            if !more {
                 return Ok(());
             }
         }

@@ -204,7 +204,10 @@ impl CountingSchema {
         // Nothing is committed through this schema; the feed only has to
         // exist, and it reads through a connection that is not counted.
         let (_, committed) = tokio::sync::watch::channel(0);
-        let feed = api::live::Feed::start(db.clone(), committed).await.unwrap();
+        let poll = api::config::DEFAULT_FEED_POLL_INTERVAL;
+        let feed = api::live::Feed::start(db.clone(), committed, poll)
+            .await
+            .unwrap();
         let statements = Arc::new(AtomicUsize::new(0));
         let counter = statements.clone();
         let mut db = db.clone();
@@ -212,7 +215,7 @@ impl CountingSchema {
             counter.fetch_add(1, Ordering::SeqCst);
         });
         Self {
-            schema: api::graphql::build(db, feed),
+            schema: api::graphql::build(db, feed, api::live::Shutdown::default()),
             statements,
         }
     }

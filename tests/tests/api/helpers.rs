@@ -118,6 +118,9 @@ pub struct TestApp {
     pub addr: SocketAddr,
     pub db: DatabaseConnection,
     pub http: reqwest::Client,
+    /// The node's live feed and subscription shutdown, to stop them.
+    pub feed: api::live::Feed,
+    pub live_shutdown: api::live::Shutdown,
     /// Held so the store outlives the app.
     _store: TestStore,
 }
@@ -155,6 +158,7 @@ pub async fn spawn_on(store: TestStore, config: Config) -> TestApp {
     });
     let app = App::build(config).await.expect("gateway starts");
     let addr = app.local_addr();
+    let (feed, live_shutdown) = (app.feed(), app.live_shutdown());
     tokio::spawn(app.run_until_stopped(std::future::pending()));
     let db = Database::connect(&store.url)
         .await
@@ -163,6 +167,8 @@ pub async fn spawn_on(store: TestStore, config: Config) -> TestApp {
         addr,
         db,
         http: reqwest::Client::new(),
+        feed,
+        live_shutdown,
         _store: store,
     }
 }

@@ -4,7 +4,7 @@ use std::{net::SocketAddr, time::Duration};
 
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use tokio::{io::AsyncWriteExt, net::TcpStream};
+use tokio::{io::AsyncWriteExt, net::TcpStream, time::Instant};
 use tokio_tungstenite::{
     MaybeTlsStream, WebSocketStream,
     tungstenite::{
@@ -144,10 +144,12 @@ impl WsClient {
     }
 
     /// The next protocol message other than keep-alives (a `ping` is
-    /// answered, as clients do), or how the connection was closed.
+    /// answered, as clients do), or how the connection was closed; within
+    /// 30 s, however many keep-alives come meanwhile.
     pub async fn receive(&mut self) -> Result<Value, Refusal> {
+        let deadline = Instant::now() + WAIT;
         loop {
-            let message = self.receive_raw().await?;
+            let message = self.receive_before(deadline).await?;
             match message["type"].as_str() {
                 Some("ka" | "pong") => {}
                 Some("ping") => self.send(json!({"type": "pong"})).await,
@@ -156,10 +158,14 @@ impl WsClient {
         }
     }
 
-    /// The next protocol message, keep-alives included.
+    /// The next protocol message, keep-alives included, within 30 s.
     pub async fn receive_raw(&mut self) -> Result<Value, Refusal> {
+        self.receive_before(Instant::now() + WAIT).await
+    }
+
+    async fn receive_before(&mut self, deadline: Instant) -> Result<Value, Refusal> {
         loop {
-            let frame = tokio::time::timeout(WAIT, self.socket.next())
+            let frame = tokio::time::timeout_at(deadline, self.socket.next())
                 .await
                 .expect("a message in time");
             match frame {

@@ -11,7 +11,7 @@ use futures::{
     stream::{SplitSink, SplitStream},
 };
 use serde_json::Value;
-use tokio::time::{Instant, interval_at};
+use tokio::time::{Instant, MissedTickBehavior, interval_at};
 use tokio_stream::StreamMap;
 
 use super::protocol::{self, ClientMessage, Protocol};
@@ -118,6 +118,8 @@ impl Connection {
         let init_timeout = tokio::time::sleep(INIT_TIMEOUT);
         tokio::pin!(init_timeout);
         let mut keep_alive = interval_at(Instant::now() + KEEP_ALIVE, KEEP_ALIVE);
+        // After a long send to a slow client, one keep-alive, not a burst.
+        keep_alive.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 biased;

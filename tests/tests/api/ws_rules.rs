@@ -251,8 +251,10 @@ async fn a_subscribe_with_an_active_id_closes_the_socket_with_4409() {
         client.complete("1").await;
         assert_eq!(client.receive().await.unwrap()["type"], "complete");
         client.subscribe("1", SUBSCRIPTION, json!({})).await;
-        client.subscribe("2", SUBSCRIPTION, json!({})).await;
-        client.subscribe("1", SUBSCRIPTION, json!({})).await;
+        // An id longer than a close frame's reason can carry.
+        let long = "é".repeat(100);
+        client.subscribe(&long, SUBSCRIPTION, json!({})).await;
+        client.subscribe(&long, SUBSCRIPTION, json!({})).await;
         assert_eq!(client.until_closed().await, (vec![], 4409), "{protocol:?}");
     }
 }

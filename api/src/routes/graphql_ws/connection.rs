@@ -68,6 +68,16 @@ impl Close {
             reason: format!("Subscriber for {id} already exists").into(),
         }
     }
+
+    /// The reason, cut to the 123 bytes a close frame can carry (an id or
+    /// a key's error can be longer).
+    fn reason(&self) -> &str {
+        let mut end = self.reason.len().min(123);
+        while !self.reason.is_char_boundary(end) {
+            end -= 1;
+        }
+        &self.reason[..end]
+    }
 }
 
 /// Why the connection stops: a close the server sends, or a peer that is
@@ -94,7 +104,7 @@ pub async fn serve(socket: WebSocket, state: AppState, protocol: Protocol) {
     if let Err(Stop::Close(close)) = connection.run(input).await {
         let frame = CloseFrame {
             code: close.code,
-            reason: close.reason.as_ref().into(),
+            reason: close.reason().into(),
         };
         let _ = connection.sink.send(Message::Close(Some(frame))).await;
     }

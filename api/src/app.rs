@@ -9,7 +9,7 @@ use hyper_util::{
     server::{conn::auto, graceful::GracefulShutdown},
     service::TowerToHyperService,
 };
-use tokio::net::TcpListener;
+use tokio::{net::TcpListener, sync::Semaphore};
 use tower::ServiceExt;
 
 use crate::{
@@ -26,6 +26,8 @@ use crate::{
 
 /// A client that has not sent its request headers within this is cut off.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Each connection's read buffer (and so the largest request head) at most.
+pub const READ_BUFFER_BYTES: usize = 32 * 1024;
 /// In-flight requests get this long to finish after shutdown begins.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(25);
 
@@ -83,6 +85,7 @@ impl App {
                 writer.clone(),
                 canopy,
             ),
+            graphql_slots: Arc::new(Semaphore::new(routes::MAX_GRAPHQL_REQUESTS)),
             writer,
             recorder: recorder.clone(),
             feed,
@@ -144,7 +147,11 @@ impl App {
         let mut http = auto::Builder::new(TokioExecutor::new());
         http.http1()
             .timer(TokioTimer::new())
-            .header_read_timeout(HEADER_READ_TIMEOUT);
+            .header_read_timeout(HEADER_READ_TIMEOUT)
+            // hyper grows a connection's read buffer up to ~400 KiB while a
+            // body streams in; bounded, a thousand slow senders cost little
+            // beyond the body budget. Request headers must fit in it.
+            .max_buf_size(READ_BUFFER_BYTES);
         let connections = GracefulShutdown::new();
         tokio::pin!(shutdown);
         loop {

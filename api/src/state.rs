@@ -2,6 +2,7 @@
 use std::sync::Arc;
 
 use ipnet::IpNet;
+use tokio::sync::Semaphore;
 
 use crate::{
     auth::Auth,
@@ -20,6 +21,8 @@ pub struct AppState {
     pub feed: Feed,
     pub auth: Arc<Auth>,
     pub schema: GatewaySchema,
+    /// GraphQL requests executing at once, at most.
+    pub graphql_slots: Arc<Semaphore>,
     pub pubsub: PubSub,
     /// Browser origins CORS lets call `/graphql` (`GATEWAY_CORS_ORIGINS`).
     pub cors_origins: Arc<[String]>,

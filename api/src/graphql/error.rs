@@ -19,6 +19,7 @@ pub const FORBIDDEN: &str = "FORBIDDEN";
 pub const BAD_USER_INPUT: &str = "BAD_USER_INPUT";
 pub const NOT_FOUND: &str = "NOT_FOUND";
 pub const QUERY_TOO_COMPLEX: &str = "QUERY_TOO_COMPLEX";
+pub const OVERLOADED: &str = "OVERLOADED";
 pub const UPSTREAM_REJECTED: &str = "UPSTREAM_REJECTED";
 pub const UPSTREAM_UNAVAILABLE: &str = "UPSTREAM_UNAVAILABLE";
 pub const STORE_UNAVAILABLE: &str = "STORE_UNAVAILABLE";
@@ -49,6 +50,9 @@ pub enum GqlError {
     NotFound(String),
     #[error("{0}")]
     QueryTooComplex(String),
+    /// The node runs as many GraphQL requests as it allows.
+    #[error("{0}")]
+    Overloaded(String),
     /// An outside API answered 4xx; its message is included.
     #[error("{0}")]
     UpstreamRejected(String),
@@ -72,6 +76,7 @@ impl GqlError {
             Self::BadUserInput(_) | Self::InvalidField { .. } => BAD_USER_INPUT,
             Self::NotFound(_) => NOT_FOUND,
             Self::QueryTooComplex(_) => QUERY_TOO_COMPLEX,
+            Self::Overloaded(_) => OVERLOADED,
             Self::UpstreamRejected(_) => UPSTREAM_REJECTED,
             Self::UpstreamUnavailable(_) => UPSTREAM_UNAVAILABLE,
             Self::Store(_) => STORE_UNAVAILABLE,

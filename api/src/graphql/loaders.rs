@@ -149,7 +149,7 @@ impl Loader<String> for AccountLoader {
     type Error = DbErr;
 
     async fn load(&self, ids: &[String]) -> Result<HashMap<String, Self::Value>, DbErr> {
-        let found = store::accounts::find_many(&self.0, ids).await?;
+        let found = store::timed(store::accounts::find_many(&self.0, ids)).await?;
         Ok(found.into_iter().map(|a| (a.id.clone(), a)).collect())
     }
 }
@@ -193,13 +193,13 @@ impl Loader<AccountEventsKey> for AccountEventsLoader {
                 types: page.types.clone(),
                 ..EventFilter::default()
             };
-            let rows = store::events::newest_first_per_account(
+            let rows = store::timed(store::events::newest_first_per_account(
                 &self.0,
                 &account_ids,
                 &filter,
                 page.before,
                 page.limit,
-            )
+            ))
             .await?;
             let mut by_account: HashMap<String, Vec<events::Model>> =
                 account_ids.into_iter().map(|id| (id, Vec::new())).collect();
@@ -235,7 +235,12 @@ impl Loader<String> for NotificationConfigLoader {
             .iter()
             .map(|id| (id.clone(), Vec::new()))
             .collect();
-        for config in store::notification_configs::for_accounts(&self.0, account_ids).await? {
+        for config in store::timed(store::notification_configs::for_accounts(
+            &self.0,
+            account_ids,
+        ))
+        .await?
+        {
             if let Some(list) = configs.get_mut(&config.account_id) {
                 list.push(config);
             }

@@ -9,12 +9,14 @@ use axum::{
     extract::{DefaultBodyLimit, FromRequestParts, Query, State, rejection::BytesRejection},
     http::{
         HeaderMap, HeaderValue, StatusCode,
-        header::{ACCEPT, ALLOW, CONTENT_TYPE, WWW_AUTHENTICATE},
+        header::{ACCEPT, ALLOW, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE},
         request::Parts,
     },
     response::{Html, IntoResponse, Response},
     routing::get,
 };
+use std::time::Duration;
+
 use serde::Deserialize;
 
 use crate::{
@@ -22,6 +24,11 @@ use crate::{
     graphql::{error::GqlError, limits::MAX_REQUEST_BYTES},
     state::AppState,
 };
+
+/// GraphQL requests a node executes at once; more wait up to [`SLOT_WAIT`],
+/// then are answered 503 `OVERLOADED` with `Retry-After`.
+pub const MAX_CONCURRENT_REQUESTS: usize = 32;
+const SLOT_WAIT: Duration = Duration::from_secs(2);
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -239,6 +246,21 @@ async fn execute(
     let body = match body {
         Ok(body) => body,
         Err(error) => return refused(StatusCode::BAD_REQUEST, media, error),
+    };
+    // Bounded GraphQL work per node: ingest and subscriptions keep their
+    // share of the CPU and memory however many queries arrive.
+    let Ok(Ok(_slot)) = tokio::time::timeout(SLOT_WAIT, state.graphql_slots.acquire()).await else {
+        let mut response = refused(
+            StatusCode::SERVICE_UNAVAILABLE,
+            media,
+            GqlError::Overloaded(format!(
+                "{MAX_CONCURRENT_REQUESTS} GraphQL requests are running; retry shortly"
+            )),
+        );
+        response
+            .headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from_static("1"));
+        return response;
     };
     let mut request = async_graphql::Request::new(body.query).variables(body.variables);
     request.operation_name = body.operation_name;

@@ -15,6 +15,7 @@ use axum::{BoxError, Router, error_handling::HandleErrorLayer, middleware};
 use tower::ServiceBuilder;
 
 pub use body::BodyBudget;
+pub use graphql::MAX_CONCURRENT_REQUESTS as MAX_GRAPHQL_REQUESTS;
 
 use crate::{ingest::Source, state::AppState};
 

@@ -145,6 +145,15 @@ pub fn test_config(database_url: &str) -> Config {
     }
 }
 
+/// rustls needs its provider chosen once per process before any client
+/// (reqwest's included) is built.
+pub fn install_crypto() {
+    static CRYPTO: Once = Once::new();
+    CRYPTO.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
 pub async fn spawn_app(backend: Backend) -> TestApp {
     spawn_app_with(backend, |_| {}).await
 }
@@ -159,10 +168,7 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -
 /// Starts the gateway with `config` (whose store URL may differ from
 /// `store.url`, e.g. through a proxy); `db` is a direct connection for checks.
 pub async fn spawn_on(store: TestStore, config: Config) -> TestApp {
-    static CRYPTO: Once = Once::new();
-    CRYPTO.call_once(|| {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    });
+    install_crypto();
     let app = App::build(config).await.expect("gateway starts");
     let addr = app.local_addr();
     let (faults, recorder, live_shutdown) = (app.faults(), app.recorder(), app.live_shutdown());

@@ -1,12 +1,12 @@
-//! `POST /graphql` (authenticated) and `GET /graphql` (GraphiQL, open).
-use async_graphql::http::GraphiQLSource;
+//! `POST /graphql` (authenticated) and `GET /graphql` (the console's query
+//! page, open).
 use async_graphql_axum::GraphQLResponse;
 use axum::{
     Json, Router,
     body::Bytes,
     extract::{DefaultBodyLimit, FromRequestParts, State, rejection::BytesRejection},
     http::{HeaderValue, StatusCode, header::WWW_AUTHENTICATE, request::Parts},
-    response::{Html, IntoResponse, Response},
+    response::{IntoResponse, Response},
     routing::get,
 };
 
@@ -18,7 +18,7 @@ use crate::{
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/graphql", get(graphiql).post(execute))
+        .route("/graphql", get(super::console::query_page).post(execute))
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
 }
 
@@ -39,10 +39,6 @@ impl FromRequestParts<AppState> for Caller {
                 response
             })
     }
-}
-
-async fn graphiql() -> Html<String> {
-    Html(GraphiQLSource::build().endpoint("/graphql").finish())
 }
 
 async fn execute(

@@ -2,6 +2,7 @@
 //! layer's errors mean in HTTP is decided in this folder only.
 mod body;
 mod client_addr;
+mod console;
 mod error;
 mod graphql;
 mod graphql_ws;
@@ -29,6 +30,7 @@ pub fn router(state: AppState, sources: Vec<Arc<dyn Source>>, max_in_flight: usi
         .load_shed()
         .concurrency_limit(max_in_flight);
     let work = Router::new()
+        .merge(console::router())
         .merge(graphql::router())
         .merge(graphql_ws::router())
         .merge(webhooks::router(sources))

@@ -1,0 +1,33 @@
+// Refused (admin): deliveries the gateway turned away, newest first, so a
+// wrong secret or token shows at once.
+import { gql } from '../api.js';
+import { code, heading, h, time } from '../dom.js';
+import { pagedList } from '../paged.js';
+
+const QUERY = `query Refused($after: String) {
+  rejectedDeliveries(first: 20, after: $after) {
+    edges { node { id source reason status remoteAddr bodyBytes bodySha256 receivedAt } }
+    pageInfo { hasNextPage endCursor }
+  }
+}`;
+
+export function render(main) {
+  heading(main, 'Refused deliveries');
+  main.append(h('p', {}, 'Deliveries answered 4xx, newest first. The body is never kept, only its size and SHA-256.'));
+  const results = h('div');
+  main.append(results);
+  pagedList(results, {
+    caption: 'Refused deliveries, newest first',
+    columns: [
+      { label: 'Received', cell: (r) => time(r.receivedAt) },
+      { label: 'Source', cell: (r) => r.source },
+      { label: 'Reason', cell: (r) => h('strong', {}, r.reason) },
+      { label: 'Status', cell: (r) => r.status },
+      { label: 'From', cell: (r) => r.remoteAddr ?? '—' },
+      { label: 'Bytes', cell: (r) => r.bodyBytes },
+      { label: 'SHA-256', cell: (r) => (r.bodySha256 ? code(r.bodySha256.slice(0, 16) + '…') : '—') },
+    ],
+    load: async (after) => (await gql(QUERY, { after })).rejectedDeliveries,
+    empty: 'No delivery has been refused.',
+  });
+}

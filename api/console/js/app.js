@@ -45,7 +45,7 @@ function showSignedIn() {
   const who = document.getElementById('who');
   fill(document.getElementById('who-role'), session.open
     ? 'Open mode (loopback, no key): admin'
-    : `Signed in: ${session.admin ? 'admin' : 'read or pii (PII as the key may see it)'}`);
+    : `Signed in (${session.admin ? 'admin' : 'read or pii'} key)`);
   document.getElementById('sign-out').hidden = session.open;
   who.hidden = false;
   nav.hidden = false;

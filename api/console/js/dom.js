@@ -41,20 +41,39 @@ let tables = 0;
 /**
  * A table in a scrollable region (wide tables scroll on a phone instead of
  * widening the page). `columns`: [{label, cell: (row) => node | text}].
+ * With `more` ({label, value: (row) => JSON}), each row ends with a one-line
+ * preview of that value and a button that opens it pretty-printed in a row
+ * of its own, as wide as the table.
  */
-export function table(caption, columns, rows, rowAttrs = () => ({})) {
+export function table(caption, columns, rows, { rowAttrs = () => ({}), more = null } = {}) {
   const id = `table-${++tables}`;
-  const body = h('tbody', {}, rows.map((row) => tableRow(columns, row, rowAttrs(row))));
+  const labels = [...columns.map((c) => c.label), ...(more ? [more.label] : [])];
+  const body = h('tbody', {}, rows.map((row) => tableRow(columns, row, { attrs: rowAttrs(row), more })));
   const el = h('table', {},
     h('caption', { id }, caption),
-    h('thead', {}, h('tr', {}, columns.map((c) => h('th', { scope: 'col' }, c.label)))),
+    h('thead', {}, h('tr', {}, labels.map((label) => h('th', { scope: 'col' }, label)))),
     body);
   const region = h('div', { class: 'scroll', role: 'region', 'aria-labelledby': id, tabindex: '0' }, el);
   return { region, body };
 }
 
-export function tableRow(columns, row, attrs = {}) {
-  return h('tr', attrs, columns.map((c) => h('td', {}, c.cell(row))));
+/** A row's <tr> elements: the row, and its hidden detail row with `more`. */
+export function tableRow(columns, row, { attrs = {}, more = null } = {}) {
+  const tr = h('tr', attrs, columns.map((c) => h('td', {}, c.cell(row))));
+  if (!more) return [tr];
+  const value = more.value(row);
+  const detailId = `more-${++tables}`;
+  const detail = h('tr', { class: 'more', id: detailId, hidden: true },
+    h('td', { colspan: columns.length + 1 }, json(value)));
+  const button = h('button', { type: 'button', class: 'toggle', 'aria-expanded': 'false', 'aria-controls': detailId }, 'Show');
+  button.addEventListener('click', () => {
+    const opening = detail.hidden;
+    detail.hidden = !opening;
+    button.setAttribute('aria-expanded', String(opening));
+    fill(button, opening ? 'Hide' : 'Show');
+  });
+  tr.append(h('td', { class: 'preview-cell' }, button, h('span', { class: 'preview' }, JSON.stringify(value))));
+  return [tr, detail];
 }
 
 /** A definition list from [term, value] pairs. */
@@ -67,16 +86,18 @@ export function json(value) {
   return h('pre', { class: 'json' }, JSON.stringify(value, null, 2));
 }
 
-/** A payload, one line when closed, pretty when opened. */
-export function payload(value) {
-  const text = JSON.stringify(value);
-  const short = text.length > 72 ? `${text.slice(0, 71)}…` : text;
-  return h('details', { class: 'payload' }, h('summary', {}, short), json(value));
-}
+const RFC3339 = /^(\d{4}-\d\d-\d\d)T(\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)$/;
 
-/** A time as the gateway wrote it (exact, so it can be pasted into a filter). */
+/**
+ * A time, shown to the millisecond; the exact value the gateway wrote (to
+ * paste into a filter) is its `datetime` and its tooltip.
+ */
 export function time(iso) {
-  return iso ? h('time', { datetime: iso }, iso.replace('T', ' ')) : '—';
+  if (!iso) return '—';
+  const parts = RFC3339.exec(iso);
+  const zone = parts && (parts[4] === 'Z' || parts[4] === '+00:00' ? 'UTC' : parts[4]);
+  const shown = parts ? `${parts[1]} ${parts[2]}${(parts[3] ?? '').slice(0, 4)} ${zone}` : iso;
+  return h('time', { datetime: iso, title: iso }, shown);
 }
 
 /** Minor units as a decimal amount (the currency is the lender's). */

@@ -5,7 +5,7 @@ import { alert, fill, h, table } from './dom.js';
  * Renders into `container` the pages `load(after)` returns (a connection:
  * {edges, pageInfo}); `columns` as dom.table takes them, applied to nodes.
  */
-export function pagedList(container, { caption, load, columns, empty = 'Nothing yet.' }) {
+export function pagedList(container, { caption, load, columns, more = null, empty = 'Nothing yet.' }) {
   const starts = [null]; // the `after` of every page up to the current one
   async function show() {
     let connection;
@@ -21,7 +21,7 @@ export function pagedList(container, { caption, load, columns, empty = 'Nothing 
     const next = h('button', { type: 'button', disabled: !connection.pageInfo.hasNextPage }, 'Next page →');
     previous.addEventListener('click', () => { starts.pop(); show(); });
     next.addEventListener('click', () => { starts.push(connection.pageInfo.endCursor); show(); });
-    const { region } = table(`${caption}, page ${page}`, columns, nodes);
+    const { region } = table(`${caption}, page ${page}`, columns, nodes, { more });
     fill(container,
       nodes.length ? region : h('p', {}, empty),
       h('div', { class: 'pager' }, previous, next));

@@ -3,6 +3,7 @@
 mod helpers;
 
 mod canopy_ingest;
+mod console;
 mod graphql_auth;
 mod graphql_limits;
 mod graphql_queries;

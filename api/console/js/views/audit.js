@@ -1,6 +1,6 @@
 // Audit (admin): every mutation, who made it (the key's id) and its outcome.
 import { gql } from '../api.js';
-import { code, heading, h, payload, time } from '../dom.js';
+import { code, heading, h, time } from '../dom.js';
 import { pagedList } from '../paged.js';
 
 const QUERY = `query Audit($after: String) {
@@ -21,8 +21,8 @@ export function render(main) {
       { label: 'Key', cell: (a) => code(a.keyId) },
       { label: 'Action', cell: (a) => a.action },
       { label: 'Outcome', cell: (a) => h('strong', {}, a.outcome) },
-      { label: 'Input', cell: (a) => payload(a.input) },
     ],
+    more: { label: 'Input', value: (a) => a.input },
     load: async (after) => (await gql(QUERY, { after })).auditLog,
     empty: 'No mutation yet.',
   });

@@ -2,7 +2,7 @@
 // cursor is kept for this tab, so a reload, a reconnect or a pause resumes
 // right after it: nothing missed, nothing shown twice.
 import { gql } from '../api.js';
-import { alert, code, field, fill, h, heading, list, payload, tableRow, table } from '../dom.js';
+import { alert, code, field, fill, h, heading, list, tableRow, table } from '../dom.js';
 import { subscribe } from '../ws.js';
 import { SOURCES, eventColumns } from './events.js';
 
@@ -18,11 +18,8 @@ const CURSOR = 'gateway.console.live.cursor';
 const FILTER = 'gateway.console.live.filter';
 const MAX_ROWS = 500;
 
-const columns = [
-  ...eventColumns,
-  { label: 'Cursor', cell: (e) => code(e.cursor) },
-  { label: 'Payload', cell: (e) => payload(e.payload) },
-];
+const columns = [...eventColumns, { label: 'Cursor', cell: (e) => code(e.cursor) }];
+const more = { label: 'Payload', value: (e) => e.payload };
 
 export function render(main) {
   heading(main, 'Live');
@@ -42,7 +39,7 @@ export function render(main) {
   const cursorEl = h('code', { id: 'live-cursor' }, '—');
   const note = h('p', { id: 'live-note' });
   const problem = h('div');
-  const { region, body } = table('Events as they arrive, newest first', columns, []);
+  const { region, body } = table('Events as they arrive, newest first', columns, [], { more });
   main.append(form,
     h('p', { class: 'live-status' }, 'Connection: ', state, ' · Resume cursor: ', cursorEl),
     note, problem, region);
@@ -61,8 +58,9 @@ export function render(main) {
     return f;
   };
   const addRow = (event) => {
-    body.prepend(tableRow(columns, event, { dataset: { eventId: event.id, cursor: event.cursor } }));
-    while (body.rows.length > MAX_ROWS) body.lastElementChild.remove();
+    body.prepend(...tableRow(columns, event, { attrs: { dataset: { eventId: event.id, cursor: event.cursor } }, more }));
+    // Two rows an event: its own and its payload's.
+    while (body.rows.length > 2 * MAX_ROWS) body.lastElementChild.remove();
   };
 
   function follow(after) {

@@ -1,0 +1,330 @@
+//! The operator console (`/console`, and `GET /graphql`'s query page) in a
+//! real headless Chromium driven by `tests/node/console.mjs` (Playwright),
+//! with every host but the gateway blocked. Browser runs use SQLite only:
+//! the console sees the store only through GraphQL, which the rest of the
+//! suite runs on both backends.
+use std::{path::Path, process::Stdio, time::Duration};
+
+use serde_json::{Value, json};
+use tokio::{io::AsyncWriteExt, process::Command};
+
+use crate::{
+    graphql_support::{ADMIN_KEY, PII_KEY, READ_KEY, gql, with_keys},
+    helpers::{Backend, TestApp, signed, signed_fixture, signed_with, spawn_app, spawn_app_with},
+};
+
+const NODE_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/node");
+const DEFAULT_CHROMIUM: &str = "/usr/bin/chromium";
+const INSTALL: &str = "install them with `apt-get install -y chromium` and \
+                       `npm ci --prefix tests/node` (bash .ci/run does both)";
+/// A whole scenario, browser start included, on a loaded machine.
+const BROWSER_DEADLINE: Duration = Duration::from_secs(180);
+
+/// Fails, never skips, when the browser or the driver is missing.
+fn check_prerequisites() {
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| DEFAULT_CHROMIUM.to_owned());
+    assert!(
+        Path::new(&chromium).exists(),
+        "the console tests need Chromium at {chromium}: {INSTALL}"
+    );
+    let pinned: Value =
+        serde_json::from_str(&std::fs::read_to_string(format!("{NODE_DIR}/package.json")).unwrap())
+            .unwrap();
+    let installed = std::fs::read_to_string(format!(
+        "{NODE_DIR}/node_modules/playwright-core/package.json"
+    ))
+    .unwrap_or_else(|_| panic!("the console tests need playwright-core in tests/node: {INSTALL}"));
+    let installed: Value = serde_json::from_str(&installed).unwrap();
+    assert_eq!(
+        installed["version"], pinned["dependencies"]["playwright-core"],
+        "tests/node/node_modules is stale: {INSTALL}"
+    );
+}
+
+/// Runs one scenario of `console.mjs` against `app`; its result, after
+/// checking that the page reached nothing but the gateway and threw nothing.
+async fn browse(app: &TestApp, scenario: &str, job: Value) -> Value {
+    check_prerequisites();
+    let mut job = job;
+    job["scenario"] = json!(scenario);
+    job["url"] = json!(app.url("/"));
+    job["keys"] = json!({"read": READ_KEY, "pii": PII_KEY, "admin": ADMIN_KEY});
+    let mut child = Command::new("node")
+        .arg("console.mjs")
+        .current_dir(NODE_DIR)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("node runs");
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(job.to_string().as_bytes()).await.unwrap();
+    drop(stdin);
+    let output = tokio::time::timeout(BROWSER_DEADLINE, child.wait_with_output())
+        .await
+        .expect("the browser scenario finishes")
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let report: Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|_| panic!("console.mjs printed no report: {stdout}"));
+    assert_eq!(
+        report["ok"], true,
+        "{scenario}: {}",
+        report["error"].as_str().unwrap_or_default()
+    );
+    assert_eq!(report["blocked"], json!([]), "the page asked other hosts");
+    assert_eq!(report["pageErrors"], json!([]), "the page threw");
+    let socket = format!("ws://{}/graphql/ws", app.addr);
+    for url in report["sockets"].as_array().unwrap() {
+        assert_eq!(url, &json!(socket), "WebSockets go to the gateway only");
+    }
+    report["result"].clone()
+}
+
+/// `(id, cursor)` of every stored event, newest first, as GraphQL lists them.
+async fn stored_events(app: &TestApp) -> Vec<Value> {
+    let response = gql(
+        app,
+        Some(ADMIN_KEY),
+        "{ events(first: 100) { edges { node { id cursor } } } }",
+        json!({}),
+    )
+    .await;
+    response.data()["events"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|edge| edge["node"].clone())
+        .collect()
+}
+
+/// A Canopy customer event carrying PII; `n` makes each one distinct.
+fn customer_event(n: usize) -> String {
+    signed(
+        "customer_update",
+        json!({
+            "account_id": "acct_live",
+            "customer_id": format!("cust_{n}"),
+            "customer": {
+                "name_first": "Jolene",
+                "email": "jolene.live@example.com",
+                "ssn": "123-45-6789",
+            },
+            "sequence": n,
+        }),
+    )
+}
+
+fn customer_events(range: std::ops::Range<usize>) -> Vec<String> {
+    range.map(customer_event).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_live_masks_pii_and_resumes_without_a_gap() {
+    let app = spawn_app_with(Backend::Sqlite, with_keys).await;
+    let job = json!({
+        "webhooks": {
+            "first": customer_events(0..3),
+            "whileAway": customer_events(3..6),
+            "whileCut": customer_events(6..8),
+            "afterReload": customer_events(8..9),
+        },
+        "pii": {
+            "values": ["Jolene", "jolene.live@example.com", "123-45-6789"],
+            "masks": ["*****6789"],
+        },
+    });
+    let result = browse(&app, "live", job).await;
+
+    for seen in result["latencies"].as_array().unwrap() {
+        let ms = seen["ms"].as_i64().unwrap();
+        println!("{}: on the page {ms} ms after it was sent", seen["id"]);
+        assert!(ms < 1000, "{} took {ms} ms to appear in Live", seen["id"]);
+    }
+    let stored = stored_events(&app).await;
+    assert_eq!(stored.len(), 9);
+    // Back after being away: the first three (history) and the three sent
+    // meanwhile (replayed after the kept cursor), each once, in order.
+    let before = &stored[6..];
+    assert_eq!(result["cursorBeforeLeaving"], before[0]["cursor"]);
+    assert!(
+        result["resumedNote"]
+            .as_str()
+            .unwrap()
+            .contains(before[0]["cursor"].as_str().unwrap()),
+        "Live says where it resumed: {}",
+        result["resumedNote"]
+    );
+    assert_eq!(result["afterReturn"], json!(stored[3..]));
+    assert!(
+        result["socketsUsed"].as_u64().unwrap() >= 2,
+        "the cut socket was replaced"
+    );
+    // After the cut and a reload: every event, each once, newest first,
+    // with the cursors GraphQL gives.
+    assert_eq!(result["rows"], json!(stored));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_refused_view_lists_bad_deliveries_for_admin_only() {
+    let app = spawn_app_with(Backend::Sqlite, with_keys).await;
+    assert_eq!(app.post_canopy(signed_fixture("account_update")).await.status(), 202);
+    let wrong = signed_with("not-the-secret", "account_update", json!({"account_id": "a1"}));
+    assert_eq!(app.post_canopy(wrong).await.status(), 401);
+    assert_eq!(app.post_canopy("not json").await.status(), 400);
+    app.flush_refusals().await;
+    let listed = gql(
+        &app,
+        Some(ADMIN_KEY),
+        "{ rejectedDeliveries { edges { node { reason status receivedAt } } } }",
+        json!({}),
+    )
+    .await;
+    let expected: Vec<Value> = listed.data()["rejectedDeliveries"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|edge| {
+            let node = &edge["node"];
+            json!([node["receivedAt"], "CANOPY", node["reason"], node["status"].to_string()])
+        })
+        .collect();
+
+    let result = browse(&app, "refused", json!({})).await;
+
+    let shown: Vec<Value> = result["admin"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| json!([row[0], row[1], row[2], row[3]]))
+        .collect();
+    assert_eq!(shown, expected);
+    assert_eq!(shown[0][2], "INVALID_BODY", "newest first");
+    assert_eq!(shown[1][2], "INVALID_SIGNATURE");
+    assert_eq!(result["readLinks"], json!(["Live", "Events", "Accounts", "Query"]));
+    let read_main = result["readMain"].as_str().unwrap();
+    assert!(read_main.contains("needs an admin key"), "{read_main}");
+    assert!(!read_main.contains("INVALID_SIGNATURE"), "{read_main}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_query_page_runs_queries_in_open_mode() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let mut ids = Vec::new();
+    for name in ["account_create", "payment_due_date"] {
+        let response = app.post_canopy(signed_fixture(name)).await;
+        let body: Value = response.json().await.unwrap();
+        ids.push(body["id"].clone());
+    }
+    let job = json!({
+        "query": "query Recent($first: Int) { events(first: $first) { edges { node { id type } } } }",
+        "variables": {"first": 10},
+    });
+    let result = browse(&app, "query", job).await;
+    assert!(
+        result["who"].as_str().unwrap().starts_with("Open mode"),
+        "{}",
+        result["who"]
+    );
+    let shown: Vec<&Value> = result["result"]["data"]["events"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|edge| &edge["node"]["id"])
+        .collect();
+    assert_eq!(shown, [&ids[1], &ids[0]]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_views_fit_desktop_and_phone_screens() {
+    let app = spawn_app_with(Backend::Sqlite, with_keys).await;
+    let mut event = Value::Null;
+    for name in [
+        "account_create",
+        "account_update",
+        "payment_due_date",
+        "minimum_payment_due",
+        "account_delinquency",
+        "line_item_create",
+    ] {
+        let response = app.post_canopy(signed_fixture(name)).await;
+        let body: Value = response.json().await.unwrap();
+        if name == "account_update" {
+            event = body["id"].clone();
+        }
+    }
+    let wrong = signed_with("not-the-secret", "account_update", json!({"account_id": "a1"}));
+    assert_eq!(app.post_canopy(wrong).await.status(), 401);
+    app.flush_refusals().await;
+    let response = app.post_canopy(customer_event(0)).await;
+    let masked = response.json::<Value>().await.unwrap()["id"].clone();
+    let account = crate::helpers::canopy_fixture("account_create")["data"]["object"]["account_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // `UPDATE_CONSOLE_SCREENSHOTS=1` refreshes the pictures README shows.
+    let temp = tempfile::tempdir().unwrap();
+    let shots = if std::env::var_os("UPDATE_CONSOLE_SCREENSHOTS").is_some() {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs")
+    } else {
+        temp.path().to_owned()
+    };
+    let job = json!({
+        "screenshots": shots,
+        "event": event,
+        "masked": masked,
+        "account": account,
+        "eventTypes": ["account_update", "account_create", "payment_due_date"],
+    });
+    let result = browse(&app, "views", job).await;
+
+    assert_eq!(result["headingFocused"], true, "a view's heading takes focus");
+    for view in result["views"].as_array().unwrap() {
+        assert_eq!(view["overflow"], 0, "{view} is wider than 1280 px");
+        let png = shots.join(format!("console-{}.png", view["name"].as_str().unwrap()));
+        assert_eq!(png_size(&png), (1280, 800), "{}", png.display());
+    }
+    assert_eq!(result["views"].as_array().unwrap().len(), 8);
+    for view in result["phone"].as_array().unwrap() {
+        assert_eq!(view["overflow"], 0, "{view} is wider than a phone");
+    }
+    assert_eq!(png_size(&shots.join("console-phone.png")), (390, 844));
+}
+
+/// Width and height from a PNG's header.
+fn png_size(path: &Path) -> (u32, u32) {
+    let bytes = std::fs::read(path).unwrap_or_else(|_| panic!("{} written", path.display()));
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "{} is a PNG", path.display());
+    let number = |at: usize| u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap());
+    (number(16), number(20))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_files_are_served_with_their_types_and_a_strict_policy() {
+    let app = spawn_app_with(Backend::Sqlite, with_keys).await;
+    for (path, content_type) in [
+        ("/console", "text/html; charset=utf-8"),
+        ("/graphql", "text/html; charset=utf-8"),
+        ("/console/js/app.js", "text/javascript; charset=utf-8"),
+        ("/console/console.css", "text/css; charset=utf-8"),
+    ] {
+        let response = app.http.get(app.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        let header = |name: &str| response.headers()[name].to_str().unwrap().to_owned();
+        assert_eq!(header("content-type"), content_type, "{path}");
+        assert_eq!(header("cache-control"), "no-cache", "{path}");
+        assert_eq!(header("x-content-type-options"), "nosniff", "{path}");
+        let policy = header("content-security-policy");
+        assert!(policy.starts_with("default-src 'none'; script-src 'self';"), "{policy}");
+        let own = format!("connect-src 'self' ws://{0} wss://{0};", app.addr);
+        assert!(policy.contains(&own), "{policy}");
+    }
+    let page = app.http.get(app.url("/graphql")).send().await.unwrap();
+    let page = page.text().await.unwrap();
+    assert!(page.contains(r#"<script type="module" src="/console/js/app.js">"#));
+    assert!(!page.contains("http"), "the page names no other site");
+    assert_eq!(app.get_status("/console/js/nothing.js").await, 404);
+    assert_eq!(app.get_status("/console/../Cargo.toml").await, 404);
+}

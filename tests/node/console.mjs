@@ -264,7 +264,7 @@ const scenarios = {
   },
 
   // GET /graphql in open mode: the query page, no key, a query run from
-  // the keyboard.
+  // the keyboard; then Live, also without a key.
   async query({ page }) {
     await open(page, '/graphql');
     await page.getByRole('heading', { name: 'Query' }).waitFor();
@@ -275,7 +275,11 @@ const scenarios = {
     await editor.focus();
     await page.keyboard.press('Control+Enter');
     await page.locator('#query-result', { hasText: '"data"' }).waitFor();
-    return { who, result: JSON.parse(await page.locator('#query-result').innerText()) };
+    const result = JSON.parse(await page.locator('#query-result').innerText());
+    // Live needs no key either (an empty connection_init).
+    await page.getByRole('link', { name: 'Live' }).click();
+    await liveState(page);
+    return { who, result, live: await liveRows(page) };
   },
 
   // Every view at 1280×800 (screenshots) and at a phone's width (nothing

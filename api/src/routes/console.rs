@@ -98,7 +98,10 @@ fn serve(asset: &Asset, headers: &HeaderMap) -> Response {
         CONTENT_SECURITY_POLICY,
         HeaderValue::from_str(&content_security_policy(headers)).expect("a header-safe policy"),
     );
-    out.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    out.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
     out.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
     response
 }
@@ -156,7 +159,12 @@ mod tests {
     #[test]
     fn every_file_has_its_content_type() {
         for asset in ASSETS {
-            assert_ne!(asset.content_type(), "application/octet-stream", "{}", asset.path);
+            assert_ne!(
+                asset.content_type(),
+                "application/octet-stream",
+                "{}",
+                asset.path
+            );
         }
     }
 
@@ -167,7 +175,10 @@ mod tests {
             headers.insert(HOST, HeaderValue::from_str(host).unwrap());
             content_security_policy(&headers)
         };
-        assert!(policy("127.0.0.1:8080").contains("connect-src 'self' ws://127.0.0.1:8080 wss://127.0.0.1:8080;"));
+        assert!(
+            policy("127.0.0.1:8080")
+                .contains("connect-src 'self' ws://127.0.0.1:8080 wss://127.0.0.1:8080;")
+        );
         assert!(policy("[::1]:80").contains("ws://[::1]:80"));
         assert!(policy("evil; script-src *").contains("connect-src 'self';"));
         assert!(!policy("evil; script-src *").contains("evil"));

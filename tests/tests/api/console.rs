@@ -69,7 +69,8 @@ async fn browse(app: &TestApp, scenario: &str, job: Value) -> Value {
     let report: Value = serde_json::from_str(&stdout)
         .unwrap_or_else(|_| panic!("console.mjs printed no report: {stdout}"));
     assert_eq!(
-        report["ok"], true,
+        report["ok"],
+        true,
         "{scenario}: {}",
         report["error"].as_str().unwrap_or_default()
     );
@@ -169,8 +170,17 @@ async fn console_live_masks_pii_and_resumes_without_a_gap() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn console_refused_view_lists_bad_deliveries_for_admin_only() {
     let app = spawn_app_with(Backend::Sqlite, with_keys).await;
-    assert_eq!(app.post_canopy(signed_fixture("account_update")).await.status(), 202);
-    let wrong = signed_with("not-the-secret", "account_update", json!({"account_id": "a1"}));
+    assert_eq!(
+        app.post_canopy(signed_fixture("account_update"))
+            .await
+            .status(),
+        202
+    );
+    let wrong = signed_with(
+        "not-the-secret",
+        "account_update",
+        json!({"account_id": "a1"}),
+    );
     assert_eq!(app.post_canopy(wrong).await.status(), 401);
     assert_eq!(app.post_canopy("not json").await.status(), 400);
     app.flush_refusals().await;
@@ -187,7 +197,12 @@ async fn console_refused_view_lists_bad_deliveries_for_admin_only() {
         .iter()
         .map(|edge| {
             let node = &edge["node"];
-            json!([node["receivedAt"], "CANOPY", node["reason"], node["status"].to_string()])
+            json!([
+                node["receivedAt"],
+                "CANOPY",
+                node["reason"],
+                node["status"].to_string()
+            ])
         })
         .collect();
 
@@ -202,7 +217,10 @@ async fn console_refused_view_lists_bad_deliveries_for_admin_only() {
     assert_eq!(shown, expected);
     assert_eq!(shown[0][2], "INVALID_BODY", "newest first");
     assert_eq!(shown[1][2], "INVALID_SIGNATURE");
-    assert_eq!(result["readLinks"], json!(["Live", "Events", "Accounts", "Query"]));
+    assert_eq!(
+        result["readLinks"],
+        json!(["Live", "Events", "Accounts", "Query"])
+    );
     let read_main = result["readMain"].as_str().unwrap();
     assert!(read_main.contains("needs an admin key"), "{read_main}");
     assert!(!read_main.contains("INVALID_SIGNATURE"), "{read_main}");
@@ -234,6 +252,13 @@ async fn console_query_page_runs_queries_in_open_mode() {
         .map(|edge| &edge["node"]["id"])
         .collect();
     assert_eq!(shown, [&ids[1], &ids[0]]);
+    let live: Vec<&Value> = result["live"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| &row["id"])
+        .collect();
+    assert_eq!(live, [&ids[1], &ids[0]]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -254,8 +279,13 @@ async fn console_views_fit_desktop_and_phone_screens() {
             event = body["id"].clone();
         }
     }
-    let wrong = signed_with("not-the-secret", "account_update", json!({"account_id": "a1"}));
+    let wrong = signed_with(
+        "not-the-secret",
+        "account_update",
+        json!({"account_id": "a1"}),
+    );
     assert_eq!(app.post_canopy(wrong).await.status(), 401);
+    assert_eq!(app.post_canopy("{\"event\": 1}").await.status(), 400);
     app.flush_refusals().await;
     let response = app.post_canopy(customer_event(0)).await;
     let masked = response.json::<Value>().await.unwrap()["id"].clone();
@@ -280,7 +310,10 @@ async fn console_views_fit_desktop_and_phone_screens() {
     });
     let result = browse(&app, "views", job).await;
 
-    assert_eq!(result["headingFocused"], true, "a view's heading takes focus");
+    assert_eq!(
+        result["headingFocused"], true,
+        "a view's heading takes focus"
+    );
     for view in result["views"].as_array().unwrap() {
         assert_eq!(view["overflow"], 0, "{view} is wider than 1280 px");
         let png = shots.join(format!("console-{}.png", view["name"].as_str().unwrap()));
@@ -296,7 +329,12 @@ async fn console_views_fit_desktop_and_phone_screens() {
 /// Width and height from a PNG's header.
 fn png_size(path: &Path) -> (u32, u32) {
     let bytes = std::fs::read(path).unwrap_or_else(|_| panic!("{} written", path.display()));
-    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "{} is a PNG", path.display());
+    assert_eq!(
+        &bytes[..8],
+        b"\x89PNG\r\n\x1a\n",
+        "{} is a PNG",
+        path.display()
+    );
     let number = |at: usize| u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap());
     (number(16), number(20))
 }
@@ -317,7 +355,10 @@ async fn console_files_are_served_with_their_types_and_a_strict_policy() {
         assert_eq!(header("cache-control"), "no-cache", "{path}");
         assert_eq!(header("x-content-type-options"), "nosniff", "{path}");
         let policy = header("content-security-policy");
-        assert!(policy.starts_with("default-src 'none'; script-src 'self';"), "{policy}");
+        assert!(
+            policy.starts_with("default-src 'none'; script-src 'self';"),
+            "{policy}"
+        );
         let own = format!("connect-src 'self' ws://{0} wss://{0};", app.addr);
         assert!(policy.contains(&own), "{policy}");
     }

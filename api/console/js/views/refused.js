@@ -11,6 +11,17 @@ const QUERY = `query Refused($after: String) {
   }
 }`;
 
+/** What an operator should look at for each refusal reason (contract section 2). */
+const CHECK = {
+  INVALID_SIGNATURE: 'signature matches no configured secret: CANOPY_WEBHOOK_SECRETS',
+  SOURCE_NOT_CONFIGURED: 'no secret or token configured for this source',
+  INVALID_TOKEN: 'token not accepted: LOANPRO_WEBHOOK_TOKENS / EMBEDDED_FUNDING_CALLBACK_TOKEN',
+  IP_NOT_ALLOWED: 'sender not in EMBEDDED_FUNDING_ALLOWED_IPS (or TRUSTED_PROXIES)',
+  INVALID_BODY: 'the body is not what the source sends',
+  PAYLOAD_TOO_LARGE: 'body over MAX_BODY_BYTES',
+  REQUEST_TIMEOUT: 'body not received within 30 s',
+};
+
 export function render(main) {
   heading(main, 'Refused deliveries');
   main.append(h('p', {}, 'Deliveries answered 4xx, newest first. The body is never kept, only its size and SHA-256.'));
@@ -23,6 +34,7 @@ export function render(main) {
       { label: 'Source', cell: (r) => r.source },
       { label: 'Reason', cell: (r) => h('strong', {}, r.reason) },
       { label: 'Status', cell: (r) => r.status },
+      { label: 'What to check', cell: (r) => CHECK[r.reason] ?? '—' },
       { label: 'From', cell: (r) => r.remoteAddr ?? '—' },
       { label: 'Bytes', cell: (r) => r.bodyBytes },
       { label: 'SHA-256', cell: (r) => (r.bodySha256 ? code(r.bodySha256.slice(0, 16) + '…') : '—') },

@@ -68,6 +68,7 @@ impl App {
             schema: graphql::build(pools.reads.clone(), feed.clone()),
             feed,
             pubsub,
+            cors_origins: config.cors_origins.into(),
             auth,
             pools,
             max_body_bytes: config.max_body_bytes,

@@ -150,6 +150,11 @@ impl Auth {
         Ok(Self { keys: Some(keys) })
     }
 
+    /// Open mode: no keys, every caller `admin` (loopback only).
+    pub fn is_open(&self) -> bool {
+        self.keys.is_none()
+    }
+
     /// Authenticates a bare key.
     pub fn authenticate_key(&self, key: Option<&str>) -> Result<Caller, AuthError> {
         let Some(keys) = &self.keys else {

@@ -23,6 +23,9 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Empty: the GraphQL API is open, which only a loopback address allows.
     pub api_keys: Vec<ApiKey>,
+    /// Browser origins allowed to call `/graphql` cross-origin, as browsers
+    /// write them (`https://app.example`).
+    pub cors_origins: Vec<String>,
     /// Unset: pub/sub stays in process (one node).
     pub redis_url: Option<String>,
     /// Nodes that share a store must share this channel; nothing else may use it.
@@ -42,6 +45,7 @@ impl Default for Config {
             addr: DEFAULT_ADDR.parse().expect("valid default address"),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             api_keys: Vec::new(),
+            cors_origins: Vec::new(),
             redis_url: None,
             redis_channel: DEFAULT_REDIS_CHANNEL.to_owned(),
             trusted_proxies: Vec::new(),
@@ -81,6 +85,11 @@ impl Config {
                 .unwrap_or(defaults.addr),
             max_body_bytes,
             api_keys: auth::parse_api_keys(env.list("GATEWAY_API_KEYS"))?,
+            cors_origins: env
+                .list("GATEWAY_CORS_ORIGINS")
+                .iter()
+                .map(|entry| parse_origin(entry))
+                .collect::<anyhow::Result<_>>()?,
             redis_url: env.get("REDIS_URL"),
             redis_channel: env.get("REDIS_CHANNEL").unwrap_or(defaults.redis_channel),
             trusted_proxies: parse_networks(&env, "TRUSTED_PROXIES")?,
@@ -101,6 +110,34 @@ pub fn parse_networks(env: &Env<'_>, name: &str) -> anyhow::Result<Vec<IpNet>> {
                 .map_err(|_| anyhow::anyhow!("{name}: {entry:?} is not an IP address or CIDR"))
         })
         .collect()
+}
+
+/// An origin as a browser sends it in `Origin`: `scheme://host[:port]`,
+/// lowercase, without its scheme's default port.
+fn parse_origin(entry: &str) -> anyhow::Result<String> {
+    let bad = || {
+        anyhow::anyhow!(
+            "GATEWAY_CORS_ORIGINS: {entry:?} is not an origin such as https://app.example \
+             (scheme and host, no path; `*` is not allowed)"
+        )
+    };
+    let uri: http::Uri = entry.parse().map_err(|_| bad())?;
+    let scheme = uri.scheme_str().ok_or_else(bad)?.to_ascii_lowercase();
+    let default_port = match scheme.as_str() {
+        "http" => 80,
+        "https" => 443,
+        _ => return Err(bad()),
+    };
+    let authority = uri.authority().ok_or_else(bad)?;
+    let path = uri.path_and_query().map_or("", |p| p.as_str());
+    if authority.as_str().contains('@') || !matches!(path, "" | "/") {
+        return Err(bad());
+    }
+    let host = authority.host().to_ascii_lowercase();
+    Ok(match authority.port_u16().filter(|&p| p != default_port) {
+        Some(port) => format!("{scheme}://{host}:{port}"),
+        None => format!("{scheme}://{host}"),
+    })
 }
 
 #[cfg(test)]
@@ -172,6 +209,35 @@ mod tests {
         assert_eq!(nets, ["10.0.0.0/8", "192.168.1.7/32", "::1/128"]);
         assert!(config(&[("TRUSTED_PROXIES", "10.0.0.0/33")]).is_err());
         assert!(config(&[("TRUSTED_PROXIES", "proxy.local")]).is_err());
+    }
+
+    #[test]
+    fn cors_origins_are_written_as_browsers_send_them() {
+        let c = config(&[(
+            "GATEWAY_CORS_ORIGINS",
+            "https://App.Example, http://localhost:5173,https://a.example:443, http://[::1]:80/",
+        )])
+        .unwrap();
+        assert_eq!(
+            c.cors_origins,
+            [
+                "https://app.example",
+                "http://localhost:5173",
+                "https://a.example",
+                "http://[::1]"
+            ]
+        );
+        assert!(config(&[]).unwrap().cors_origins.is_empty());
+        for bad in [
+            "*",
+            "app.example",
+            "https://app.example/path",
+            "https://app.example?x=1",
+            "https://user@app.example",
+            "ftp://app.example",
+        ] {
+            assert!(config(&[("GATEWAY_CORS_ORIGINS", bad)]).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -4,6 +4,7 @@ pub mod app;
 pub mod auth;
 pub mod clock;
 pub mod config;
+pub mod ecmascript;
 pub mod env;
 pub mod event;
 pub mod faults;

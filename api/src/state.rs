@@ -21,6 +21,8 @@ pub struct AppState {
     pub auth: Arc<Auth>,
     pub schema: GatewaySchema,
     pub pubsub: PubSub,
+    /// Browser origins CORS lets call `/graphql` (`GATEWAY_CORS_ORIGINS`).
+    pub cors_origins: Arc<[String]>,
     /// Larger webhook bodies get 413.
     pub max_body_bytes: usize,
     /// Webhook body bytes the node buffers at most, all requests together.

@@ -24,6 +24,8 @@ pub enum GqlError {
     Unauthenticated(#[from] AuthError),
     #[error("this needs an API key with the {0} role")]
     Forbidden(Role),
+    #[error("without API keys the gateway answers pages on loopback origins only, not {0}")]
+    ForeignOrigin(String),
     #[error("{0}")]
     BadUserInput(String),
     #[error("{0}")]
@@ -40,7 +42,7 @@ impl GqlError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::Unauthenticated(_) => UNAUTHENTICATED,
-            Self::Forbidden(_) => FORBIDDEN,
+            Self::Forbidden(_) | Self::ForeignOrigin(_) => FORBIDDEN,
             Self::BadUserInput(_) => BAD_USER_INPUT,
             Self::NotFound(_) => NOT_FOUND,
             Self::QueryTooComplex(_) => QUERY_TOO_COMPLEX,

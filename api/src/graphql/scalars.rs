@@ -9,7 +9,10 @@ use super::{
     error::{GqlError, GqlResult},
     masking,
 };
-use crate::auth::{Caller, Role};
+use crate::{
+    auth::{Caller, Role},
+    ecmascript,
+};
 
 /// An amount in minor currency units (a JSON number, 64-bit).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,8 +44,7 @@ pub struct Json(Value);
 impl Json {
     /// Stored JSON text, masked unless the caller may see PII.
     pub fn for_caller(ctx: &Context<'_>, text: &str) -> GqlResult<Self> {
-        let mut value: Value = serde_json::from_str(text)
-            .map_err(|e| GqlError::Internal(format!("stored JSON is unreadable: {e}")))?;
+        let mut value = read_stored(text)?;
         let may_see_pii = ctx.data_opt::<Caller>().is_some_and(|c| c.can(Role::Pii));
         if !may_see_pii {
             masking::mask(&mut value);
@@ -53,6 +55,17 @@ impl Json {
     pub fn for_caller_opt(ctx: &Context<'_>, text: Option<&str>) -> GqlResult<Option<Self>> {
         text.map(|text| Self::for_caller(ctx, text)).transpose()
     }
+}
+
+/// Stored JSON as a value. What serde_json cannot hold but JavaScript reads
+/// (a lone surrogate, a number past the double range: a Canopy `data` may
+/// carry them) is read as JavaScript would, made representable.
+fn read_stored(text: &str) -> GqlResult<Value> {
+    serde_json::from_str(text).or_else(|_| {
+        ecmascript::parse(text)
+            .map(|json| json.to_value())
+            .map_err(|e| GqlError::Internal(format!("stored JSON is unreadable: {e}")))
+    })
 }
 
 /// Any JSON value

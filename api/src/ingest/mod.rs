@@ -3,7 +3,6 @@
 //! deliveries and normalizes them into one [`NewEvent`]. The router mounts
 //! whatever [`registry`] holds.
 pub mod canopy;
-pub mod ecmascript;
 pub mod error;
 pub mod timestamp;
 
@@ -49,36 +48,40 @@ pub trait Source: Send + Sync + 'static {
     fn receive(&self, delivery: &Delivery<'_>) -> Result<NewEvent, IngestError>;
 }
 
-/// Longest event name (and account id) a store index holds comfortably.
-pub const MAX_NAME_BYTES: usize = 256;
+/// Longest event name (and account id) kept: store indexes hold it well.
+const MAX_NAME_BYTES: usize = 256;
 
 /// `source`'s event for an admitted delivery, refused when the store could
-/// never hold it: what PostgreSQL would refuse on every retry is a 400 the
-/// provider does not retry, not a 503 forever.
+/// never hold its name: what PostgreSQL would refuse on every retry is a 400
+/// the provider does not retry, not a 503 forever. An account id the store
+/// cannot hold (a NUL, or past [`MAX_NAME_BYTES`]) names no account: the
+/// event is kept, without one, rather than refusing what the provider signed.
 pub fn receive(source: &dyn Source, delivery: &Delivery<'_>) -> Result<NewEvent, IngestError> {
-    let event = source.receive(delivery)?;
-    if event.event_type.is_empty() {
-        return Err(IngestError::InvalidBody("the event name is empty".into()));
+    let mut event = source.receive(delivery)?;
+    if let Some(problem) = unstorable(&event.event_type) {
+        return Err(IngestError::InvalidBody(format!(
+            "the event name {problem}"
+        )));
     }
-    storable("event name", &event.event_type)?;
-    if let Some(account_id) = &event.account_id {
-        storable("account id", account_id)?;
+    if let Some(problem) = event.account_id.as_deref().and_then(unstorable) {
+        tracing::warn!(source = %event.source, problem, "account id not kept");
+        event.account_id = None;
+        event.account_change = None;
     }
     Ok(event)
 }
 
-fn storable(what: &str, text: &str) -> Result<(), IngestError> {
-    if text.contains('\0') {
-        return Err(IngestError::InvalidBody(format!(
-            "the {what} contains a NUL character"
-        )));
+/// Why the store could not hold `text` as a name, if it could not.
+fn unstorable(text: &str) -> Option<&'static str> {
+    if text.is_empty() {
+        Some("is empty")
+    } else if text.contains('\0') {
+        Some("contains a NUL character")
+    } else if text.len() > MAX_NAME_BYTES {
+        Some("is longer than 256 bytes")
+    } else {
+        None
     }
-    if text.len() > MAX_NAME_BYTES {
-        return Err(IngestError::InvalidBody(format!(
-            "the {what} is longer than {MAX_NAME_BYTES} bytes"
-        )));
-    }
-    Ok(())
 }
 
 /// Every source's configuration section.

@@ -7,11 +7,12 @@ mod error;
 mod graphql;
 mod graphql_ws;
 mod health;
+mod origin;
 mod webhooks;
 
 use std::sync::Arc;
 
-use axum::{BoxError, Router, error_handling::HandleErrorLayer};
+use axum::{BoxError, Router, error_handling::HandleErrorLayer, middleware};
 use tower::ServiceBuilder;
 
 pub use body::BodyBudget;
@@ -29,10 +30,15 @@ pub fn router(state: AppState, sources: Vec<Arc<dyn Source>>, max_in_flight: usi
         }))
         .load_shed()
         .concurrency_limit(max_in_flight);
+    let other_sites = middleware::from_fn_with_state(state.clone(), origin::refuse_other_sites);
     let work = Router::new()
         .merge(console::router())
-        .merge(graphql::router())
-        .merge(graphql_ws::router())
+        .merge(
+            graphql::router()
+                .layer(origin::cors(&state))
+                .layer(other_sites.clone()),
+        )
+        .merge(graphql_ws::router().layer(other_sites))
         .merge(webhooks::router(sources))
         .layer(shed);
     Router::new()

@@ -221,12 +221,19 @@ impl CountingSchema {
 
     /// Runs `query` as an admin; returns the response and the statements it ran.
     pub async fn run(&self, query: &str) -> (Value, usize) {
+        self.run_with(query, json!({})).await
+    }
+
+    /// [`Self::run`] with `variables`.
+    pub async fn run_with(&self, query: &str, variables: Value) -> (Value, usize) {
         let before = self.statements.load(Ordering::SeqCst);
         let caller = Caller {
             role: Role::Admin,
             key_id: "test".to_owned(),
         };
-        let request = async_graphql::Request::new(query).data(caller);
+        let request = async_graphql::Request::new(query)
+            .variables(async_graphql::Variables::from_json(variables))
+            .data(caller);
         let response = self.schema.execute(request).await;
         let ran = self.statements.load(Ordering::SeqCst) - before;
         (serde_json::to_value(&response).unwrap(), ran)

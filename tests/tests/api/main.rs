@@ -3,8 +3,10 @@
 mod helpers;
 
 mod canopy_ingest;
+mod canopy_signatures;
 mod console;
 mod graphql_auth;
+mod graphql_http;
 mod graphql_limits;
 mod graphql_queries;
 mod graphql_support;

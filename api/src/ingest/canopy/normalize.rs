@@ -4,6 +4,7 @@ use serde_json::Value;
 
 use super::payload::Envelope;
 use crate::{
+    ecmascript::Json,
     event::{AccountChange, NewEvent, SourceKind},
     ingest::timestamp,
 };
@@ -20,7 +21,8 @@ const ACCOUNT_EVENTS: &[&str] = &[
     "statement_generation",
 ];
 
-pub fn normalize(envelope: &Envelope<'_>, data: Value, signature: String) -> NewEvent {
+pub fn normalize(envelope: &Envelope<'_>, data: Json<'_>, signature: String) -> NewEvent {
+    let data = data.to_value();
     let account_id = data
         .get("account_id")
         .and_then(text)

@@ -2,7 +2,10 @@
 use serde::Deserialize;
 use serde_json::{Value, value::RawValue};
 
-use crate::ingest::IngestError;
+use crate::{
+    ecmascript::{self, Json},
+    ingest::IngestError,
+};
 
 #[derive(Deserialize)]
 pub struct Envelope<'a> {
@@ -27,9 +30,11 @@ impl<'a> Envelope<'a> {
         Ok(envelope)
     }
 
-    /// `data` parsed in received key order.
-    pub fn data_value(&self) -> Result<Value, IngestError> {
-        serde_json::from_str(self.data.get())
+    /// `data` as `JSON.parse` reads it, so whatever Canopy's JavaScript can
+    /// have signed is readable (lone surrogates such as `"\ud800"` and
+    /// numbers past the double range included, which serde_json refuses).
+    pub fn data_value(&self) -> Result<Json<'a>, IngestError> {
+        ecmascript::parse(self.data.get())
             .map_err(|e| IngestError::InvalidBody(format!("`data` is not readable: {e}")))
     }
 }

@@ -1,6 +1,7 @@
 //! Canopy's signature: `base64(HMAC-SHA256(secret, data))`, where `data` is
-//! first the exact bytes received, then `JSON.stringify(data)` (what
-//! Canopy's own JavaScript example signs). Any configured secret verifies.
+//! first the exact bytes received, then `JSON.stringify(JSON.parse(data))`
+//! (what Canopy's own JavaScript example signs, whatever whitespace or number
+//! forms a proxy or sender gave the text). Any configured secret verifies.
 use base64::{Engine, engine::general_purpose::STANDARD};
 use hmac::{Hmac, Mac};
 use serde_json::Value;
@@ -8,7 +9,8 @@ use sha2::Sha256;
 
 use super::payload::Envelope;
 use crate::{
-    ingest::{IngestError, ecmascript::json_stringify},
+    ecmascript::{self, Json},
+    ingest::IngestError,
     secret::Secret,
 };
 
@@ -22,7 +24,7 @@ fn mac(secret: &str) -> HmacSha256 {
 pub fn verify(
     secrets: &[Secret],
     envelope: &Envelope<'_>,
-    data: &Value,
+    data: &Json<'_>,
 ) -> Result<String, IngestError> {
     let signature = match &envelope.hmac_signature {
         Some(Value::String(s)) if !s.is_empty() => s,
@@ -47,7 +49,7 @@ pub fn verify(
             m.verify_slice(&expected).is_ok()
         })
     };
-    if matches(envelope.data.get().as_bytes()) || matches(json_stringify(data).as_bytes()) {
+    if matches(envelope.data.get().as_bytes()) || matches(data.stringify().as_bytes()) {
         Ok(signature.clone())
     } else {
         Err(IngestError::InvalidSignature(
@@ -56,10 +58,14 @@ pub fn verify(
     }
 }
 
-/// Signs `data` the way Canopy's JavaScript example does.
+/// Signs `data` the way Canopy's JavaScript example does: over
+/// `JSON.stringify(JSON.parse(text))` of the text serde_json writes for it,
+/// the text a body built from `data` carries.
 pub fn sign(secret: &str, data: &Value) -> String {
+    let text = data.to_string();
+    let signed = ecmascript::parse(&text).expect("serde_json writes JSON");
     let mut m = mac(secret);
-    m.update(json_stringify(data).as_bytes());
+    m.update(signed.stringify().as_bytes());
     STANDARD.encode(m.finalize().into_bytes())
 }
 
@@ -92,6 +98,33 @@ mod tests {
         let raw_sig = STANDARD.encode(m.finalize().into_bytes());
         let body = format!(r#"{{"event":"x","data":{raw},"hmac_signature":"{raw_sig}"}}"#);
         assert!(check(&["k"], &body).is_ok());
+    }
+
+    /// The issue's cases in one pretty-printed `data`; the signature is the
+    /// one Node computes over `JSON.stringify(JSON.parse(data))`.
+    #[test]
+    fn verifies_what_node_signed_over_a_reformatted_data() {
+        let data = "{\n  \"b\": 974.5963848909007,\n  \"10\": 18446744073709551616,\n  \"2\": \"\\ud800\",\n  \"a\": [1.0, 1E21, 0.0000001]\n}";
+        let body = |sig: &str| format!(r#"{{"event":"x","data":{data},"hmac_signature":"{sig}"}}"#);
+        let node = "dEjTL73B7xPrL0BBpoIOtigfAxABQkzML9xZLwx2XsU=";
+        assert_eq!(check(&["k"], &body(node)).unwrap(), node);
+        let other = "eEjTL73B7xPrL0BBpoIOtigfAxABQkzML9xZLwx2XsU=";
+        assert!(check(&["k"], &body(other)).is_err());
+    }
+
+    #[test]
+    fn sign_covers_the_text_serde_json_writes() {
+        // serde_json writes 1.0 where JavaScript writes 1; the body carries
+        // serde_json's text and verifies through its stringified form.
+        let data = serde_json::json!({"b": 1.0, "1": [0.1, 1e21], "a": "\u{0}"});
+        let body = format!(
+            r#"{{"event":"x","data":{data},"hmac_signature":"{}"}}"#,
+            sign("k", &data)
+        );
+        assert!(check(&["k"], &body).is_ok());
+        let mut m = mac("k");
+        m.update(br#"{"1":[0.1,1e+21],"b":1,"a":"\u0000"}"#);
+        assert_eq!(sign("k", &data), STANDARD.encode(m.finalize().into_bytes()));
     }
 
     #[test]

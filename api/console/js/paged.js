@@ -1,5 +1,5 @@
 // A Relay connection shown a page at a time, with Previous/Next buttons.
-import { alert, fill, h, table } from './dom.js';
+import { alert, fill, h, heading, table } from './dom.js';
 
 /**
  * Renders into `container` the pages `load(after)` returns (a connection:
@@ -34,4 +34,13 @@ export function pagedList(container, { caption, load, columns, more = null, empt
       show();
     },
   };
+}
+
+/** A whole view that is one list: its heading, a line about it, the pages. */
+export function listView(main, title, intro, options) {
+  heading(main, title);
+  if (intro) main.append(h('p', {}, intro));
+  const results = h('div');
+  main.append(results);
+  return pagedList(results, options);
 }

@@ -121,6 +121,25 @@ fn customer_events(range: std::ops::Range<usize>) -> Vec<String> {
     range.map(customer_event).collect()
 }
 
+/// Posts a new event; its id.
+async fn delivered(app: &TestApp, body: String) -> Value {
+    let response = app.post_canopy(body).await;
+    assert_eq!(response.status(), 202);
+    response.json::<Value>().await.unwrap()["id"].clone()
+}
+
+/// A wrongly signed delivery (401), then a malformed one (400), both recorded.
+async fn post_refused(app: &TestApp) {
+    let wrong = signed_with(
+        "not-the-secret",
+        "account_update",
+        json!({"account_id": "a1"}),
+    );
+    assert_eq!(app.post_canopy(wrong).await.status(), 401);
+    assert_eq!(app.post_canopy("not json").await.status(), 400);
+    app.flush_refusals().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn console_live_masks_pii_and_resumes_without_a_gap() {
     let app = spawn_app_with(Backend::Sqlite, with_keys).await;
@@ -170,20 +189,8 @@ async fn console_live_masks_pii_and_resumes_without_a_gap() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn console_refused_view_lists_bad_deliveries_for_admin_only() {
     let app = spawn_app_with(Backend::Sqlite, with_keys).await;
-    assert_eq!(
-        app.post_canopy(signed_fixture("account_update"))
-            .await
-            .status(),
-        202
-    );
-    let wrong = signed_with(
-        "not-the-secret",
-        "account_update",
-        json!({"account_id": "a1"}),
-    );
-    assert_eq!(app.post_canopy(wrong).await.status(), 401);
-    assert_eq!(app.post_canopy("not json").await.status(), 400);
-    app.flush_refusals().await;
+    delivered(&app, signed_fixture("account_update")).await;
+    post_refused(&app).await;
     let listed = gql(
         &app,
         Some(ADMIN_KEY),
@@ -231,9 +238,7 @@ async fn console_query_page_runs_queries_in_open_mode() {
     let app = spawn_app(Backend::Sqlite).await;
     let mut ids = Vec::new();
     for name in ["account_create", "payment_due_date"] {
-        let response = app.post_canopy(signed_fixture(name)).await;
-        let body: Value = response.json().await.unwrap();
-        ids.push(body["id"].clone());
+        ids.push(delivered(&app, signed_fixture(name)).await);
     }
     let job = json!({
         "query": "query Recent($first: Int) { events(first: $first) { edges { node { id type } } } }",
@@ -273,22 +278,13 @@ async fn console_views_fit_desktop_and_phone_screens() {
         "account_delinquency",
         "line_item_create",
     ] {
-        let response = app.post_canopy(signed_fixture(name)).await;
-        let body: Value = response.json().await.unwrap();
+        let id = delivered(&app, signed_fixture(name)).await;
         if name == "account_update" {
-            event = body["id"].clone();
+            event = id;
         }
     }
-    let wrong = signed_with(
-        "not-the-secret",
-        "account_update",
-        json!({"account_id": "a1"}),
-    );
-    assert_eq!(app.post_canopy(wrong).await.status(), 401);
-    assert_eq!(app.post_canopy("{\"event\": 1}").await.status(), 400);
-    app.flush_refusals().await;
-    let response = app.post_canopy(customer_event(0)).await;
-    let masked = response.json::<Value>().await.unwrap()["id"].clone();
+    post_refused(&app).await;
+    let masked = delivered(&app, customer_event(0)).await;
     let account = crate::helpers::canopy_fixture("account_create")["data"]["object"]["account_id"]
         .as_str()
         .unwrap()

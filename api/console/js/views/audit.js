@@ -1,7 +1,7 @@
 // Audit (admin): every mutation, who made it (the key's id) and its outcome.
 import { gql } from '../api.js';
-import { code, heading, h, time } from '../dom.js';
-import { pagedList } from '../paged.js';
+import { code, h, time } from '../dom.js';
+import { listView } from '../paged.js';
 
 const QUERY = `query Audit($after: String) {
   auditLog(first: 20, after: $after) {
@@ -11,10 +11,7 @@ const QUERY = `query Audit($after: String) {
 }`;
 
 export function render(main) {
-  heading(main, 'Audit log');
-  const results = h('div');
-  main.append(results);
-  pagedList(results, {
+  listView(main, 'Audit log', null, {
     caption: 'Mutations, newest first',
     columns: [
       { label: 'At', cell: (a) => time(a.at) },

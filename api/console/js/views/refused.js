@@ -1,8 +1,8 @@
 // Refused (admin): deliveries the gateway turned away, newest first, so a
 // wrong secret or token shows at once.
 import { gql } from '../api.js';
-import { code, heading, h, time } from '../dom.js';
-import { pagedList } from '../paged.js';
+import { code, h, time } from '../dom.js';
+import { listView } from '../paged.js';
 
 const QUERY = `query Refused($after: String) {
   rejectedDeliveries(first: 20, after: $after) {
@@ -23,11 +23,8 @@ const CHECK = {
 };
 
 export function render(main) {
-  heading(main, 'Refused deliveries');
-  main.append(h('p', {}, 'Deliveries answered 4xx, newest first. The body is never kept, only its size and SHA-256.'));
-  const results = h('div');
-  main.append(results);
-  pagedList(results, {
+  const intro = 'Deliveries answered 4xx, newest first. The body is never kept, only its size and SHA-256.';
+  listView(main, 'Refused deliveries', intro, {
     caption: 'Refused deliveries, newest first',
     columns: [
       { label: 'Received', cell: (r) => time(r.receivedAt) },

@@ -1,18 +1,28 @@
 // Drives the operator console in headless Chromium for the Rust tests
-// (tests/tests/api/console.rs). Reads a JSON job on stdin:
+// (tests/tests/api/console.rs). Reads a JSON job as the first line of stdin:
 //   {scenario, url, keys: {read, pii, admin}, webhooks: {name: [body, …]}, …}
-// and writes one JSON result on stdout; progress goes to stderr. Every
-// request to a host other than the gateway is blocked and reported.
+// and writes one JSON result as the last line of stdout; progress goes to
+// stderr. Midway it may ask the test to act on the gateway (`{"ask": …}` on
+// stdout, answered by a line on stdin). Every request to a host other than
+// the gateway is blocked and reported.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import readline from 'node:readline';
 import { chromium } from 'playwright-core';
 
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const TIMEOUT_MS = 10_000;
 
-const job = JSON.parse(fs.readFileSync(0, 'utf8'));
+const input = readline.createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+const job = JSON.parse((await input.next()).value);
+/** Asks the test to do something to the gateway (e.g. crash its feed); resolves once done. */
+async function ask(what) {
+  process.stdout.write(`${JSON.stringify({ ask: what })}\n`);
+  const answer = (await input.next()).value;
+  assert.equal(answer, 'done', `the test did ${what}`);
+}
 const gateway = new URL(job.url);
 const log = (...parts) => console.error('[console.mjs]', ...parts);
 
@@ -179,6 +189,14 @@ const scenarios = {
     await liveState(page);
     const socketsUsed = sockets.length;
 
+    // The gateway's live feed crashes and restarts: the subscription it
+    // ended is taken up again after the last cursor.
+    await ask('crash-feed');
+    const whileFeedDown = [];
+    for (const body of job.webhooks.whileFeedDown) whileFeedDown.push((await deliver(body)).body.id);
+    for (const id of whileFeedDown) await page.locator(`tr[data-event-id="${id}"]`).waitFor();
+    await liveState(page);
+
     // A plain reload: the same table again, nothing repeated, then live.
     await page.reload();
     await liveState(page);
@@ -199,6 +217,7 @@ const scenarios = {
       resumedNote,
       whileAway,
       whileCut,
+      whileFeedDown,
       afterReturn,
       rows,
       socketsUsed,
@@ -383,4 +402,5 @@ try {
 } finally {
   await close();
 }
-process.stdout.write(JSON.stringify({ ...outcome, ...report }));
+process.stdout.write(`${JSON.stringify({ ...outcome, ...report })}\n`);
+process.exit(0);

@@ -6,7 +6,10 @@
 use std::{path::Path, process::Stdio, time::Duration};
 
 use serde_json::{Value, json};
-use tokio::{io::AsyncWriteExt, process::Command};
+use tokio::{
+    io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
+    process::Command,
+};
 
 use crate::{
     graphql_support::{ADMIN_KEY, PII_KEY, READ_KEY, gql, with_keys},
@@ -59,15 +62,29 @@ async fn browse(app: &TestApp, scenario: &str, job: Value) -> Value {
         .spawn()
         .expect("node runs");
     let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(job.to_string().as_bytes()).await.unwrap();
-    drop(stdin);
-    let output = tokio::time::timeout(BROWSER_DEADLINE, child.wait_with_output())
+    stdin
+        .write_all(format!("{job}\n").as_bytes())
         .await
-        .expect("the browser scenario finishes")
         .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let report: Value = serde_json::from_str(&stdout)
-        .unwrap_or_else(|_| panic!("console.mjs printed no report: {stdout}"));
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let run = async {
+        // Requests to act on the gateway, then the report.
+        while let Some(line) = lines.next_line().await.unwrap() {
+            let message: Value = serde_json::from_str(&line)
+                .unwrap_or_else(|_| panic!("console.mjs printed {line:?}"));
+            match message["ask"].as_str() {
+                Some("crash-feed") => app.faults.crash_feed(),
+                Some(other) => panic!("console.mjs asked for {other:?}"),
+                None => return message,
+            }
+            stdin.write_all(b"done\n").await.unwrap();
+        }
+        panic!("console.mjs printed no report");
+    };
+    let report = tokio::time::timeout(BROWSER_DEADLINE, run)
+        .await
+        .expect("the browser scenario finishes");
+    assert!(child.wait().await.unwrap().success(), "console.mjs exited");
     assert_eq!(
         report["ok"],
         true,
@@ -149,6 +166,7 @@ async fn console_live_masks_pii_and_resumes_without_a_gap() {
             "whileAway": customer_events(3..6),
             "whileCut": customer_events(6..8),
             "afterReload": customer_events(8..9),
+            "whileFeedDown": customer_events(9..11),
         },
         "pii": {
             "values": ["Jolene", "jolene.live@example.com", "123-45-6789"],
@@ -163,10 +181,10 @@ async fn console_live_masks_pii_and_resumes_without_a_gap() {
         assert!(ms < 1000, "{} took {ms} ms to appear in Live", seen["id"]);
     }
     let stored = stored_events(&app).await;
-    assert_eq!(stored.len(), 9);
+    assert_eq!(stored.len(), 11);
     // Back after being away: the first three (history) and the three sent
     // meanwhile (replayed after the kept cursor), each once, in order.
-    let before = &stored[6..];
+    let before = &stored[8..];
     assert_eq!(result["cursorBeforeLeaving"], before[0]["cursor"]);
     assert!(
         result["resumedNote"]
@@ -176,13 +194,13 @@ async fn console_live_masks_pii_and_resumes_without_a_gap() {
         "Live says where it resumed: {}",
         result["resumedNote"]
     );
-    assert_eq!(result["afterReturn"], json!(stored[3..]));
+    assert_eq!(result["afterReturn"], json!(stored[5..]));
     assert!(
         result["socketsUsed"].as_u64().unwrap() >= 2,
         "the cut socket was replaced"
     );
-    // After the cut and a reload: every event, each once, newest first,
-    // with the cursors GraphQL gives.
+    // After the cut, a reload and the feed's crash: every event, each once,
+    // newest first, with the cursors GraphQL gives.
     assert_eq!(result["rows"], json!(stored));
 }
 

@@ -14,6 +14,7 @@ use tower::ServiceExt;
 
 use crate::{
     auth::Auth,
+    clients::canopy::CanopyClient,
     config::Config,
     faults::Faults,
     graphql, ingest,
@@ -62,10 +63,15 @@ impl App {
             PubSub::new(config.redis_url.as_deref(), &config.redis_channel).context("REDIS_URL")?;
         pubsub.start(writer.committed(), feed.clone());
         let recorder = Recorder::spawn(pools.records.clone());
+        let canopy = config
+            .canopy_api
+            .as_ref()
+            .map(CanopyClient::new)
+            .transpose()?;
         let state = AppState {
+            schema: graphql::build(pools.reads.clone(), feed.clone(), writer.clone(), canopy),
             writer,
             recorder: recorder.clone(),
-            schema: graphql::build(pools.reads.clone(), feed.clone()),
             feed,
             pubsub,
             cors_origins: config.cors_origins.into(),

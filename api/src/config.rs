@@ -6,6 +6,7 @@ use ipnet::IpNet;
 
 use crate::{
     auth::{self, ApiKey},
+    clients::canopy::CanopyApiConfig,
     env::Env,
     ingest::SourcesConfig,
 };
@@ -36,6 +37,8 @@ pub struct Config {
     pub max_in_flight: usize,
     /// Each source's own section.
     pub sources: SourcesConfig,
+    /// Unset: mutations that call Canopy say it is not configured.
+    pub canopy_api: Option<CanopyApiConfig>,
 }
 
 impl Default for Config {
@@ -51,6 +54,7 @@ impl Default for Config {
             trusted_proxies: Vec::new(),
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             sources: SourcesConfig::default(),
+            canopy_api: None,
         }
     }
 }
@@ -95,6 +99,7 @@ impl Config {
             trusted_proxies: parse_networks(&env, "TRUSTED_PROXIES")?,
             max_in_flight,
             sources: SourcesConfig::from_env(&env)?,
+            canopy_api: CanopyApiConfig::from_env(&env)?,
         })
     }
 }

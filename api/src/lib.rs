@@ -2,6 +2,7 @@
 //! `gateway` and the black-box tests both build on [`app::App`].
 pub mod app;
 pub mod auth;
+pub mod clients;
 pub mod clock;
 pub mod config;
 pub mod ecmascript;

@@ -1,7 +1,9 @@
 use std::io::Read;
 
-use anyhow::Context;
-use api::{app, config::Config, graphql, ingest::canopy, store, telemetry};
+use anyhow::{Context, anyhow};
+use api::{
+    app, clients::canopy::CanopyClient, config::Config, graphql, ingest::canopy, store, telemetry,
+};
 use clap::{Parser, Subcommand};
 
 /// The integration gateway for lending platforms.
@@ -29,13 +31,31 @@ enum Command {
         #[arg(long, default_value = "test_event")]
         event: String,
     },
+    /// Canopy's API (`CANOPY_API_URL` and its client credentials).
+    Canopy {
+        #[command(subcommand)]
+        command: CanopyCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum CanopyCommand {
+    /// Print the organization's webhook secret (for CANOPY_WEBHOOK_SECRETS).
+    WebhookSecret,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    telemetry::init();
-    match cli.command.unwrap_or(Command::Serve) {
+    // reqwest is built without a crypto provider of its own.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let command = cli.command.unwrap_or(Command::Serve);
+    // A Canopy command's failure is one line on stderr; its retries stay
+    // out of it unless RUST_LOG asks for them.
+    if !matches!(command, Command::Canopy { .. }) || std::env::var_os("RUST_LOG").is_some() {
+        telemetry::init();
+    }
+    match command {
         Command::Serve => {
             let config = Config::from_env()?;
             let app = app::App::build(config).await?;
@@ -54,6 +74,19 @@ async fn main() -> anyhow::Result<()> {
             let body: serde_json::Value =
                 serde_json::from_str(&input).context("stdin is not JSON")?;
             println!("{}", canopy::signed_body(&secret, body, &event)?);
+        }
+        Command::Canopy {
+            command: CanopyCommand::WebhookSecret,
+        } => {
+            let config = Config::from_env()?
+                .canopy_api
+                .context("CANOPY_API_URL is not set")?;
+            let secret = CanopyClient::new(&config)?
+                .webhook_secret()
+                .await
+                // One line: the client's message already says what failed.
+                .map_err(|error| anyhow!("{error}"))?;
+            println!("{}", secret.expose());
         }
     }
     Ok(())

@@ -6,6 +6,12 @@ use std::{
     time::{Duration, Instant},
 };
 
+use serde_json::json;
+use wiremock::{
+    Mock, MockServer, ResponseTemplate,
+    matchers::{body_json, header, method, path},
+};
+
 const GATEWAY: &str = env!("CARGO_BIN_EXE_gateway");
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures");
 
@@ -133,4 +139,81 @@ fn sign_canopy_refuses_what_is_not_an_object() {
         .unwrap();
     child.stdin.take().unwrap().write_all(b"[1,2]").unwrap();
     assert!(!child.wait().unwrap().success());
+}
+
+/// A mock Canopy API on a runtime of its own (these tests are synchronous).
+fn mock_canopy(secret_answer: ResponseTemplate) -> (tokio::runtime::Runtime, MockServer) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let canopy = runtime.block_on(async {
+        let canopy = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/auth/token"))
+            .and(body_json(
+                json!({"client_id": "cli-id", "client_secret": "cli-secret"}),
+            ))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(json!({"access_token": "tok", "expires_in": 3600})),
+            )
+            .expect(1)
+            .mount(&canopy)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/organization/subscribe/get_webhook_secret"))
+            .and(header("authorization", "Bearer tok"))
+            .respond_with(secret_answer)
+            .expect(1)
+            .mount(&canopy)
+            .await;
+        canopy
+    });
+    (runtime, canopy)
+}
+
+fn webhook_secret(api_url: &str) -> std::process::Output {
+    gateway()
+        .args(["canopy", "webhook-secret"])
+        .env("CANOPY_API_URL", api_url)
+        .env("CANOPY_CLIENT_ID", "cli-id")
+        .env("CANOPY_CLIENT_SECRET", "cli-secret")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn canopy_webhook_secret_prints_the_secret_from_canopy() {
+    let answer = ResponseTemplate::new(200).set_body_json(json!({"webhook_secret": "whsec-123"}));
+    let (runtime, canopy) = mock_canopy(answer);
+    let output = webhook_secret(&canopy.uri());
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(String::from_utf8(output.stdout).unwrap(), "whsec-123\n");
+    runtime.block_on(canopy.verify());
+}
+
+#[test]
+fn canopy_webhook_secret_fails_in_one_line_when_canopy_is_down() {
+    // A port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let output = webhook_secret(&format!("http://127.0.0.1:{port}"));
+    assert!(!output.status.success());
+    assert!(output.stdout.is_empty());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("Canopy is unavailable"), "{stderr}");
+}
+
+#[test]
+fn canopy_webhook_secret_without_the_api_configured_says_what_is_missing() {
+    let output = gateway()
+        .args(["canopy", "webhook-secret"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("CANOPY_API_URL"), "{stderr}");
 }

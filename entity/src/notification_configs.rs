@@ -10,6 +10,9 @@ pub struct Model {
     pub time_offset: Option<String>,
     pub time: Option<String>,
     pub periodic_interval: Option<String>,
+    /// What sets it apart from the account's other configs of its type:
+    /// its time offset, or `periodic`.
+    pub slot: String,
     pub updated_at: DateTimeUtc,
 }
 

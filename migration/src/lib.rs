@@ -6,6 +6,7 @@ mod m20261125_000001_create_events;
 mod m20261125_000002_create_accounts;
 mod m20261125_000003_create_rejected_deliveries;
 mod m20261125_000004_graphql_reads;
+mod m20261202_000005_notification_config_slots;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000002_create_accounts::Migration),
             Box::new(m20261125_000003_create_rejected_deliveries::Migration),
             Box::new(m20261125_000004_graphql_reads::Migration),
+            Box::new(m20261202_000005_notification_config_slots::Migration),
         ]
     }
 }

@@ -8,13 +8,19 @@ use async_graphql::{
     extensions::{Extension, ExtensionContext, ExtensionFactory, NextRequest, NextSubscribe},
 };
 
-use crate::auth::{AuthError, Role};
+use crate::{
+    auth::{AuthError, Role},
+    clients::ClientError,
+    store::StoreError,
+};
 
 pub const UNAUTHENTICATED: &str = "UNAUTHENTICATED";
 pub const FORBIDDEN: &str = "FORBIDDEN";
 pub const BAD_USER_INPUT: &str = "BAD_USER_INPUT";
 pub const NOT_FOUND: &str = "NOT_FOUND";
 pub const QUERY_TOO_COMPLEX: &str = "QUERY_TOO_COMPLEX";
+pub const UPSTREAM_REJECTED: &str = "UPSTREAM_REJECTED";
+pub const UPSTREAM_UNAVAILABLE: &str = "UPSTREAM_UNAVAILABLE";
 pub const STORE_UNAVAILABLE: &str = "STORE_UNAVAILABLE";
 pub const INTERNAL: &str = "INTERNAL_SERVER_ERROR";
 
@@ -28,10 +34,23 @@ pub enum GqlError {
     ForeignOrigin(String),
     #[error("{0}")]
     BadUserInput(String),
+    /// Bad input in one named field (`extensions.field`).
+    #[error("{field}: {message}")]
+    InvalidField {
+        field: &'static str,
+        message: String,
+    },
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
     QueryTooComplex(String),
+    /// An outside API answered 4xx; its message is included.
+    #[error("{0}")]
+    UpstreamRejected(String),
+    /// An outside API is not configured, or did not answer usably after
+    /// its retries.
+    #[error("{0}")]
+    UpstreamUnavailable(String),
     #[error("the store is unavailable")]
     Store(#[from] sea_orm::DbErr),
     #[error("{0}")]
@@ -43,9 +62,11 @@ impl GqlError {
         match self {
             Self::Unauthenticated(_) => UNAUTHENTICATED,
             Self::Forbidden(_) | Self::ForeignOrigin(_) => FORBIDDEN,
-            Self::BadUserInput(_) => BAD_USER_INPUT,
+            Self::BadUserInput(_) | Self::InvalidField { .. } => BAD_USER_INPUT,
             Self::NotFound(_) => NOT_FOUND,
             Self::QueryTooComplex(_) => QUERY_TOO_COMPLEX,
+            Self::UpstreamRejected(_) => UPSTREAM_REJECTED,
+            Self::UpstreamUnavailable(_) => UPSTREAM_UNAVAILABLE,
             Self::Store(_) => STORE_UNAVAILABLE,
             Self::Internal(_) => INTERNAL,
         }
@@ -55,15 +76,47 @@ impl GqlError {
         Self::BadUserInput(message.into())
     }
 
+    /// The input field at fault, when there is one.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            Self::InvalidField { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+
     /// The error as a response error that no resolver produced (refused
     /// before or instead of execution).
     pub fn into_server_error(self) -> ServerError {
         let mut error = ServerError::new(self.to_string(), None);
+        let extensions = error.extensions.get_or_insert_with(Default::default);
+        extensions.set("code", self.code());
+        if let Some(field) = self.field() {
+            extensions.set("field", field);
+        }
         error
-            .extensions
-            .get_or_insert_with(Default::default)
-            .set("code", self.code());
-        error
+    }
+}
+
+impl From<ClientError> for GqlError {
+    fn from(error: ClientError) -> Self {
+        match error {
+            ClientError::Rejected { .. } => Self::UpstreamRejected(error.to_string()),
+            ClientError::Unavailable { .. } | ClientError::BadResponse { .. } => {
+                Self::UpstreamUnavailable(error.to_string())
+            }
+        }
+    }
+}
+
+impl From<StoreError> for GqlError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Unavailable(error) => Self::Store(error),
+            // Nothing was committed either way: the store is unavailable to us.
+            StoreError::WriterStopped | StoreError::TimedOut(_) => {
+                Self::Store(sea_orm::DbErr::Custom(error.to_string()))
+            }
+        }
     }
 }
 
@@ -73,19 +126,22 @@ impl GqlError {
 /// argument of the wrong type), all of them the caller's input.
 pub fn assign_codes(errors: &mut [ServerError]) {
     for error in errors {
-        let code = match error.source::<GqlError>() {
+        let (code, field) = match error.source::<GqlError>() {
             Some(gql) => {
                 if let GqlError::Store(source) = gql {
                     // The driver's message may name hosts or tables; the log only.
                     tracing::error!(error = %source, "store query failed");
                 }
-                gql.code()
+                (gql.code(), gql.field())
             }
-            None => BAD_USER_INPUT,
+            None => (BAD_USER_INPUT, None),
         };
         let extensions = error.extensions.get_or_insert_with(Default::default);
         if extensions.get("code").is_none() {
             extensions.set("code", code);
+        }
+        if let Some(field) = field {
+            extensions.set("field", field);
         }
     }
 }

@@ -7,6 +7,7 @@ mod guard;
 pub mod limits;
 mod loaders;
 pub mod masking;
+mod mutation;
 mod query;
 mod scalars;
 mod schema;

@@ -1,7 +1,34 @@
-use entity::audit_log::{Column, Entity, Model};
-use sea_orm::{Condition, ConnectionTrait, DbErr};
+use entity::audit_log::{ActiveModel, Column, Entity, Model};
+use sea_orm::{ActiveValue::Set, Condition, ConnectionTrait, DbErr, EntityTrait, NotSet};
 
 use super::page;
+use crate::clock;
+
+/// One mutation as the audit log keeps it; `input` is JSON text, already
+/// masked (the log never holds PII).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewEntry {
+    pub key_id: String,
+    pub action: String,
+    pub input: String,
+    /// `OK` or the error code answered.
+    pub outcome: String,
+}
+
+/// Writes `entry`, timed now; inside the transaction of what the mutation
+/// stored, when it stored something.
+pub async fn insert(db: &impl ConnectionTrait, entry: NewEntry) -> Result<(), DbErr> {
+    let row = ActiveModel {
+        id: NotSet,
+        key_id: Set(entry.key_id),
+        action: Set(entry.action),
+        input: Set(entry.input),
+        outcome: Set(entry.outcome),
+        at: Set(clock::now()),
+    };
+    Entity::insert(row).exec_without_returning(db).await?;
+    Ok(())
+}
 
 pub async fn newest_first(
     db: &impl ConnectionTrait,

@@ -4,18 +4,24 @@
 //! even with several nodes on one PostgreSQL. The task is supervised: if it
 //! panics, the deliveries it held are answered 503 (nothing acknowledged)
 //! and it is restarted on the same queue.
+//!
+//! The writer also applies account states that do not come from an event
+//! (`refreshAccount`), each with its audit row in a transaction of its own
+//! under the same lock: the projection is a read-modify-write, and going
+//! through the writer keeps a refresh from racing the webhooks of its
+//! account, on this node or another.
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DbBackend, DbErr, RuntimeErr, SqliteTransactionMode,
-    Statement, TransactionOptions, TransactionTrait,
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, RuntimeErr,
+    SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
 use tokio::sync::{Mutex, mpsc, oneshot, watch};
 
-use super::{accounts, error::StoreError, events};
+use super::{accounts, audit_log, error::StoreError, events};
 use crate::{
     clock,
-    event::NewEvent,
+    event::{AccountChange, NewEvent},
     faults::Faults,
     supervise::{Running, supervise},
 };
@@ -41,9 +47,33 @@ struct Job {
     reply: oneshot::Sender<Result<Stored, DbErr>>,
 }
 
+/// An account state to apply as the projection does, and its audit row.
+struct AccountJob {
+    change: AccountChange,
+    audit: audit_log::NewEntry,
+    reply: oneshot::Sender<Result<(), DbErr>>,
+}
+
+/// What the writer is asked to do, done in the order asked.
+enum Work {
+    Event(Job),
+    Account(AccountJob),
+}
+
+impl Work {
+    /// Its caller stopped waiting (its deadline passed, so it was answered
+    /// 503): it must not be committed after all; its provider sends it again.
+    fn abandoned(&self) -> bool {
+        match self {
+            Self::Event(job) => job.reply.is_closed(),
+            Self::Account(job) => job.reply.is_closed(),
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct Writer {
-    jobs: mpsc::Sender<Job>,
+    jobs: mpsc::Sender<Work>,
     committed: watch::Receiver<i64>,
     running: Running,
 }
@@ -80,15 +110,41 @@ impl Writer {
     /// Returns once the event (or its duplicate count) is committed, or
     /// fails within [`ANSWER_DEADLINE`].
     pub async fn store(&self, event: NewEvent) -> Result<Stored, StoreError> {
-        let stored = async {
+        self.ask(|reply| Work::Event(Job { event, reply })).await
+    }
+
+    /// Applies `change` to its account as an event would (a change older
+    /// than the account's newest is ignored), and writes `audit`, in one
+    /// transaction; returns once it is committed, or fails within
+    /// [`ANSWER_DEADLINE`].
+    pub async fn apply_account(
+        &self,
+        change: AccountChange,
+        audit: audit_log::NewEntry,
+    ) -> Result<(), StoreError> {
+        self.ask(|reply| {
+            Work::Account(AccountJob {
+                change,
+                audit,
+                reply,
+            })
+        })
+        .await
+    }
+
+    async fn ask<T>(
+        &self,
+        work: impl FnOnce(oneshot::Sender<Result<T, DbErr>>) -> Work,
+    ) -> Result<T, StoreError> {
+        let answered = async {
             let (reply, answer) = oneshot::channel();
             self.jobs
-                .send(Job { event, reply })
+                .send(work(reply))
                 .await
                 .map_err(|_| StoreError::WriterStopped)?;
             Ok(answer.await.map_err(|_| StoreError::WriterStopped)??)
         };
-        tokio::time::timeout(ANSWER_DEADLINE, stored)
+        tokio::time::timeout(ANSWER_DEADLINE, answered)
             .await
             .unwrap_or(Err(StoreError::TimedOut(ANSWER_DEADLINE)))
     }
@@ -96,12 +152,47 @@ impl Writer {
 
 async fn run(
     db: DatabaseConnection,
-    rx: Arc<Mutex<mpsc::Receiver<Job>>>,
+    rx: Arc<Mutex<mpsc::Receiver<Work>>>,
     committed: Arc<watch::Sender<i64>>,
     faults: Arc<Faults>,
 ) {
     let mut rx = rx.lock().await;
-    let mut batch = Vec::with_capacity(MAX_BATCH);
+    let mut work = Vec::with_capacity(MAX_BATCH);
+    while rx.recv_many(&mut work, MAX_BATCH).await > 0 {
+        work.retain(|w| !w.abandoned());
+        if work.is_empty() {
+            continue;
+        }
+        if faults.writer_should_crash() {
+            panic!("fault injected: the store writer crashes");
+        }
+        // Events queued together are committed together; an account job
+        // between them is its own transaction, so order is kept.
+        let mut work = work.drain(..).peekable();
+        while let Some(next) = work.next() {
+            match next {
+                Work::Account(job) => {
+                    let written = super::timed(write_account(&db, job.change, job.audit)).await;
+                    let _ = job.reply.send(written);
+                }
+                Work::Event(job) => {
+                    let mut batch = vec![job];
+                    while let Some(Work::Event(job)) = work.next_if(|w| matches!(w, Work::Event(_)))
+                    {
+                        batch.push(job);
+                    }
+                    commit_events(&db, batch, &committed).await;
+                }
+            }
+        }
+    }
+}
+
+async fn commit_events(
+    db: &DatabaseConnection,
+    mut batch: Vec<Job>,
+    committed: &watch::Sender<i64>,
+) {
     let announce = |stored: &Stored| {
         if !stored.duplicate {
             committed.send_if_modified(|max| {
@@ -111,42 +202,31 @@ async fn run(
             });
         }
     };
-    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        // A delivery already answered 503 (its deadline passed) must not be
-        // committed after all: its provider will send it again.
-        batch.retain(|job| !job.reply.is_closed());
-        if batch.is_empty() {
-            continue;
-        }
-        if faults.writer_should_crash() {
-            panic!("fault injected: the store writer crashes");
-        }
-        let events: Vec<&NewEvent> = batch.iter().map(|job| &job.event).collect();
-        match super::timed(write(&db, &events)).await {
-            Ok(stored) => {
-                stored.iter().for_each(announce);
-                for (job, stored) in batch.drain(..).zip(stored) {
-                    let _ = job.reply.send(Ok(stored));
-                }
+    let events: Vec<&NewEvent> = batch.iter().map(|job| &job.event).collect();
+    match super::timed(write(db, &events)).await {
+        Ok(stored) => {
+            stored.iter().for_each(announce);
+            for (job, stored) in batch.drain(..).zip(stored) {
+                let _ = job.reply.send(Ok(stored));
             }
-            Err(error) if batch.len() > 1 && answered_by_database(&error) => {
-                tracing::warn!(%error, size = batch.len(), "batch refused; committing one by one");
-                // One bad delivery must not fail the others it was batched with.
-                for job in batch.drain(..) {
-                    let result = super::timed(write(&db, &[&job.event]))
-                        .await
-                        .map(|mut s| s.remove(0));
-                    if let Ok(stored) = &result {
-                        announce(stored);
-                    }
-                    let _ = job.reply.send(result);
+        }
+        Err(error) if batch.len() > 1 && answered_by_database(&error) => {
+            tracing::warn!(%error, size = batch.len(), "batch refused; committing one by one");
+            // One bad delivery must not fail the others it was batched with.
+            for job in batch.drain(..) {
+                let result = super::timed(write(db, &[&job.event]))
+                    .await
+                    .map(|mut s| s.remove(0));
+                if let Ok(stored) = &result {
+                    announce(stored);
                 }
+                let _ = job.reply.send(result);
             }
-            Err(error) => {
-                tracing::error!(%error, size = batch.len(), "store unavailable; batch not committed");
-                for job in batch.drain(..) {
-                    let _ = job.reply.send(Err(error.clone()));
-                }
+        }
+        Err(error) => {
+            tracing::error!(%error, size = batch.len(), "store unavailable; batch not committed");
+            for job in batch.drain(..) {
+                let _ = job.reply.send(Err(error.clone()));
             }
         }
     }
@@ -164,14 +244,7 @@ fn answered_by_database(error: &DbErr) -> bool {
 }
 
 async fn write(db: &DatabaseConnection, batch: &[&NewEvent]) -> Result<Vec<Stored>, DbErr> {
-    let txn = db
-        .begin_with_options(TransactionOptions {
-            // SQLite: take the write lock at BEGIN, so id assignment is serialized too.
-            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-            ..Default::default()
-        })
-        .await?;
-    lock_commit_order(&txn).await?;
+    let txn = begin_in_commit_order(db).await?;
     let now = clock::now();
     let mut next_id = events::max_id(&txn).await? + 1;
 
@@ -219,6 +292,31 @@ async fn write(db: &DatabaseConnection, batch: &[&NewEvent]) -> Result<Vec<Store
     accounts::apply_all(&txn, changes, now).await?;
     txn.commit().await?;
     Ok(stored)
+}
+
+async fn write_account(
+    db: &DatabaseConnection,
+    change: AccountChange,
+    audit: audit_log::NewEntry,
+) -> Result<(), DbErr> {
+    let txn = begin_in_commit_order(db).await?;
+    accounts::apply_all(&txn, vec![change], clock::now()).await?;
+    audit_log::insert(&txn, audit).await?;
+    txn.commit().await
+}
+
+/// A transaction holding the commit lock. SQLite takes its write lock at
+/// BEGIN, so id assignment (and the projection's read before its write) is
+/// serialized too.
+async fn begin_in_commit_order(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    let txn = db
+        .begin_with_options(TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..Default::default()
+        })
+        .await?;
+    lock_commit_order(&txn).await?;
+    Ok(txn)
 }
 
 /// Held until commit: transactions commit one at a time, in id order.

@@ -205,6 +205,7 @@ async fn notification_configs_and_rejected_deliveries_are_listed(backend: Backen
             time_offset: Set(offset.map(str::to_owned)),
             time: Set(offset.map(|_| "07:30:00".to_owned())),
             periodic_interval: Set(interval.map(str::to_owned)),
+            slot: Set(offset.unwrap_or("periodic").to_owned()),
             updated_at: Set(received_at(1)),
         }
     };

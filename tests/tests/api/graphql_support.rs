@@ -214,7 +214,12 @@ impl CountingSchema {
             counter.fetch_add(1, Ordering::SeqCst);
         });
         Self {
-            schema: api::graphql::build(db, feed),
+            schema: api::graphql::build(
+                db.clone(),
+                feed,
+                api::store::writer::Writer::spawn(db, Default::default()),
+                None,
+            ),
             statements,
         }
     }

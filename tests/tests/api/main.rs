@@ -2,7 +2,9 @@
 //! files and real PostgreSQL databases (one per test).
 mod helpers;
 
+mod canopy_client;
 mod canopy_ingest;
+mod canopy_mock;
 mod canopy_signatures;
 mod console;
 mod graphql_auth;
@@ -10,6 +12,7 @@ mod graphql_http;
 mod graphql_limits;
 mod graphql_queries;
 mod graphql_support;
+mod mutations;
 mod projection;
 mod resilience;
 mod store_outage;

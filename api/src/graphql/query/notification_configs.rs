@@ -20,10 +20,7 @@ impl NotificationConfigsQuery {
         account_id: ID,
     ) -> GqlResult<Vec<NotificationConfig>> {
         let ids = [account_id.to_string()];
-        store::notification_configs::for_accounts(db(ctx), &ids)
-            .await?
-            .into_iter()
-            .map(NotificationConfig::new)
-            .collect()
+        let rows = store::notification_configs::for_accounts(db(ctx), &ids).await?;
+        NotificationConfig::for_account(rows)
     }
 }

@@ -113,6 +113,6 @@ impl Account {
             .load_one(self.0.id.clone())
             .await?
             .unwrap_or_default();
-        configs.into_iter().map(NotificationConfig::new).collect()
+        NotificationConfig::for_account(configs)
     }
 }

@@ -10,7 +10,7 @@ use async_graphql::Enum;
 pub use account::Account;
 pub use admin::{AuditEntry, RejectedDelivery};
 pub use event::{Event, EventFilter};
-pub use notification_config::NotificationConfig;
+pub use notification_config::{NotificationConfig, NotificationType, PeriodicInterval};
 
 use super::error::{GqlError, GqlResult};
 use crate::event::SourceKind;

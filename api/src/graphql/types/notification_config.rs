@@ -64,7 +64,9 @@ impl PeriodicInterval {
     }
 }
 
-/// When Canopy sends an account's notification of one type.
+/// When Canopy sends an account's notification of one type, as Canopy
+/// accepted it. An account has one per type and time offset, and at most
+/// one periodic `ACCOUNT_DELINQUENCY` config.
 #[derive(SimpleObject)]
 pub struct NotificationConfig {
     pub id: ID,
@@ -73,23 +75,37 @@ pub struct NotificationConfig {
     pub time_offset: Option<String>,
     pub time: Option<String>,
     pub periodic_interval: Option<PeriodicInterval>,
+    /// False for a time-offset `ACCOUNT_DELINQUENCY` config while the
+    /// account has a periodic one: Canopy then uses only the periodic one.
+    pub in_force: bool,
     pub updated_at: DateTime<Utc>,
 }
 
 impl NotificationConfig {
-    pub fn new(row: notification_configs::Model) -> GqlResult<Self> {
-        Ok(Self {
-            id: row.id.to_string().into(),
-            notification_type: NotificationType::from_stored(&row.notification_type)?,
-            periodic_interval: row
-                .periodic_interval
-                .as_deref()
-                .map(PeriodicInterval::from_stored)
-                .transpose()?,
-            account_id: row.account_id.into(),
-            time_offset: row.time_offset,
-            time: row.time,
-            updated_at: row.updated_at,
-        })
+    /// All of one account's configs, in the order given.
+    pub fn for_account(rows: Vec<notification_configs::Model>) -> GqlResult<Vec<Self>> {
+        let periodic = |row: &notification_configs::Model| row.periodic_interval.is_some();
+        let has_periodic = rows.iter().any(periodic);
+        rows.into_iter()
+            .map(|row| {
+                let overridden = has_periodic
+                    && !periodic(&row)
+                    && row.notification_type == NotificationType::AccountDelinquency.canopy_name();
+                Ok(Self {
+                    id: row.id.to_string().into(),
+                    notification_type: NotificationType::from_stored(&row.notification_type)?,
+                    periodic_interval: row
+                        .periodic_interval
+                        .as_deref()
+                        .map(PeriodicInterval::from_stored)
+                        .transpose()?,
+                    in_force: !overridden,
+                    account_id: row.account_id.into(),
+                    time_offset: row.time_offset,
+                    time: row.time,
+                    updated_at: row.updated_at,
+                })
+            })
+            .collect()
     }
 }

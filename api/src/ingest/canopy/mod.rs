@@ -13,6 +13,7 @@ use crate::{
     secret::Secret,
 };
 
+pub use normalize::account_state;
 pub use verify::sign;
 
 /// A complete webhook body for `input`: either a body `{event, data, …}`

@@ -1,5 +1,6 @@
 //! A verified Canopy webhook as a [`NewEvent`], with what it says about the
 //! account (contract section 4).
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::payload::Envelope;
@@ -134,6 +135,17 @@ fn fill<T>(slot: &mut Option<T>, value: Option<T>) {
     }
 }
 
+/// Canopy's account object (`GET /accounts/{id}`, the `data.object` of
+/// `account_create`/`account_update`) as Canopy had it at `as_of`, read with
+/// the same table as webhooks.
+pub fn account_state(account_id: String, object: Value, as_of: DateTime<Utc>) -> AccountChange {
+    let data = serde_json::json!({ "object": object });
+    AccountChange {
+        changed_at: Some(as_of),
+        ..account_change(account_id, &data)
+    }
+}
+
 fn account_change(account_id: String, data: &Value) -> AccountChange {
     let mut change = AccountChange {
         account_id,
@@ -175,4 +187,34 @@ fn cents(value: &Value) -> Option<i64> {
 
 fn int(value: &Value) -> Option<i32> {
     cents(value).and_then(|n| i32::try_from(n).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_account_object_reads_as_the_webhook_that_carries_it() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../shared/fixtures/canopy/account_update.json"
+        );
+        let fixture: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let data = &fixture["data"];
+        let as_of: DateTime<Utc> = "2026-01-02T03:04:05Z".parse().unwrap();
+        let refreshed = account_state("acc".into(), data["object"].clone(), as_of);
+        let from_webhook = account_change("acc".into(), data);
+        assert_eq!(
+            refreshed,
+            AccountChange {
+                changed_at: Some(as_of),
+                ..from_webhook
+            }
+        );
+        assert_eq!(refreshed.status.as_deref(), Some("SUSPENDED"));
+        assert_eq!(refreshed.customer_id.as_deref(), Some("can_74652"));
+        assert_eq!(refreshed.credit_limit_cents, Some(500_000));
+        assert_eq!(refreshed.min_pay_due_cents, Some(3000));
+        assert!(refreshed.snapshot.unwrap().contains("test-acct-SMS-HTTP-p"));
+    }
 }

@@ -15,7 +15,8 @@ import { chromium } from 'playwright-core';
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const TIMEOUT_MS = 10_000;
 
-const input = readline.createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+const lines = readline.createInterface({ input: process.stdin });
+const input = lines[Symbol.asyncIterator]();
 const job = JSON.parse((await input.next()).value);
 /** Asks the test to do something to the gateway (e.g. crash its feed); resolves once done. */
 async function ask(what) {
@@ -271,15 +272,26 @@ const scenarios = {
     await form.getByLabel('Periodic interval').selectOption('');
     await form.getByRole('button', { name: 'Send to Canopy' }).click();
     await page.locator('#configure-result .ok').waitFor();
-    const configs = await page.getByRole('table', { name: /Notification configs/ })
-      .locator('tbody tr').evaluateAll((rows) => rows.map((row) => [...row.cells].map((cell) => cell.textContent)));
+    const configRows = page.getByRole('table', { name: /Notification configs/ }).locator('tbody tr');
+    await configRows.first().waitFor();
+    const configs = await configRows.evaluateAll((rows) => rows.map((row) => [...row.cells].map((cell) => cell.textContent)));
 
     await page.getByRole('button', { name: 'Refresh from Canopy' }).click();
     await page.locator('dl.facts', { hasText: job.refreshedStatus }).waitFor();
     await page.getByRole('link', { name: 'Audit' }).click();
-    const audit = await page.getByRole('table', { name: /Mutations/ }).locator('tbody tr')
-      .evaluateAll((rows) => rows.map((row) => [...row.cells].map((cell) => cell.textContent)));
+    const entries = page.getByRole('table', { name: /Mutations/ }).locator('tbody tr:not(.more)');
+    await entries.first().waitFor();
+    const audit = await entries.evaluateAll((rows) => rows.map((row) => [...row.cells].map((cell) => cell.textContent)));
     return { refusal, offsetError, offsetInvalid, sentAfterRefusal, mutations, configs, audit };
+  },
+
+  // The page's notification rules, run in the page on every input given.
+  async rules({ page }) {
+    await open(page, '/console');
+    return page.evaluate(async (inputs) => {
+      const { check } = await import('/console/js/rules.js');
+      return inputs.map((input) => check(input).map((v) => `${v.field}: ${v.message}`));
+    }, job.inputs);
   },
 
   // GET /graphql in open mode: the query page, no key, a query run from
@@ -403,4 +415,4 @@ try {
   await close();
 }
 process.stdout.write(`${JSON.stringify({ ...outcome, ...report })}\n`);
-process.exit(0);
+lines.close(); // stdin no longer holds the process: it ends once stdout is written

@@ -11,9 +11,18 @@ use tokio::{
     process::Command,
 };
 
+use wiremock::{
+    Mock, ResponseTemplate,
+    matchers::{body_json, method, path, path_regex},
+};
+
 use crate::{
+    canopy_mock::{config_path, configure_as_admin, received, spawn_with_token},
     graphql_support::{ADMIN_KEY, PII_KEY, READ_KEY, gql, with_keys},
-    helpers::{Backend, TestApp, signed, signed_fixture, signed_with, spawn_app, spawn_app_with},
+    helpers::{
+        Backend, TestApp, canopy_fixture, signed, signed_fixture, signed_with, spawn_app,
+        spawn_app_with,
+    },
 };
 
 const NODE_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/node");
@@ -286,7 +295,11 @@ async fn console_query_page_runs_queries_in_open_mode() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn console_views_fit_desktop_and_phone_screens() {
-    let app = spawn_app_with(Backend::Sqlite, with_keys).await;
+    let (app, canopy) = spawn_with_token(Backend::Sqlite).await;
+    Mock::given(method("PUT"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
+        .mount(&canopy)
+        .await;
     let mut event = Value::Null;
     for name in [
         "account_create",
@@ -303,10 +316,20 @@ async fn console_views_fit_desktop_and_phone_screens() {
     }
     post_refused(&app).await;
     let masked = delivered(&app, customer_event(0)).await;
-    let account = crate::helpers::canopy_fixture("account_create")["data"]["object"]["account_id"]
+    let account = canopy_fixture("account_create")["data"]["object"]["account_id"]
         .as_str()
         .unwrap()
         .to_owned();
+    // Something for the account's configs and the audit log to show.
+    for input in [
+        json!({"notificationType": "PAYMENT_DUE_DATE", "timeOffset": "-2 days", "time": "9:00:00"}),
+        json!({"notificationType": "ACCOUNT_DELINQUENCY", "periodicInterval": "WEEKLY"}),
+        json!({"notificationType": "MINIMUM_PAYMENT_MISSED", "timeOffset": "-1 days"}),
+    ] {
+        let mut input = input;
+        input["accountId"] = json!(account);
+        configure_as_admin(&app, input).await;
+    }
 
     // `UPDATE_CONSOLE_SCREENSHOTS=1` refreshes the pictures README shows.
     let temp = tempfile::tempdir().unwrap();
@@ -338,6 +361,170 @@ async fn console_views_fit_desktop_and_phone_screens() {
         assert_eq!(view["overflow"], 0, "{view} is wider than a phone");
     }
     assert_eq!(png_size(&shots.join("console-phone.png")), (390, 844));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_configure_form_checks_the_rules_and_reaches_canopy() {
+    let (app, canopy) = spawn_with_token(Backend::Sqlite).await;
+    let account = "test-acct-SMS-HTTP-p";
+    delivered(&app, signed_fixture("account_update")).await;
+    Mock::given(method("PUT"))
+        .and(path(config_path(account)))
+        .and(body_json(json!({
+            "notification_type": "payment_due_date",
+            "time_offset": "-2 days",
+            "time": "7:30:00",
+        })))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
+        .expect(1)
+        .mount(&canopy)
+        .await;
+    let mut object = canopy_fixture("account_update")["data"]["object"].clone();
+    object["account_overview"]["account_status"] = json!("ACTIVE");
+    Mock::given(method("GET"))
+        .and(path(format!("/accounts/{account}")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(object))
+        .expect(1)
+        .mount(&canopy)
+        .await;
+
+    let job = json!({"account": account, "refreshedStatus": "ACTIVE"});
+    let result = browse(&app, "notifications", job).await;
+
+    // Refused in the page: nothing was sent, the field says why.
+    assert_eq!(result["sentAfterRefusal"], 0);
+    let refusal = result["refusal"].as_str().unwrap();
+    assert!(
+        refusal.contains("timeOffset cannot be combined with periodicInterval"),
+        "{refusal}"
+    );
+    assert_eq!(
+        result["offsetError"],
+        "Time offset cannot be combined with periodicInterval"
+    );
+    assert_eq!(result["offsetInvalid"], "true");
+    // The valid one went to Canopy and is listed as Canopy accepted it.
+    let sent = &result["mutations"][0]["variables"]["input"];
+    assert_eq!(
+        sent,
+        &json!({"accountId": account, "notificationType": "PAYMENT_DUE_DATE",
+                "timeOffset": "-2 days", "time": "7:30:00"})
+    );
+    let config = &result["configs"][0];
+    assert_eq!(
+        json!([config[0], config[1], config[2], config[3], config[4]]),
+        json!(["PAYMENT_DUE_DATE", "-2 days", "7:30:00", "—", "yes"])
+    );
+    assert_eq!(result["configs"].as_array().unwrap().len(), 1);
+    let audit: Vec<Value> = result["audit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| json!([row[2], row[3]]))
+        .collect();
+    assert_eq!(
+        audit,
+        [
+            json!(["refreshAccount", "OK"]),
+            json!(["configureNotification", "OK"])
+        ]
+    );
+    canopy.verify().await;
+    let calls = received(&canopy).await;
+    assert_eq!(
+        calls,
+        [
+            "POST /auth/token".to_owned(),
+            format!("PUT {}", config_path(account)),
+            format!("GET /accounts/{account}"),
+        ]
+    );
+}
+
+/// The page's rules (run in the browser) and the gateway's agree on every
+/// combination of type, offset, time and interval: the same violations,
+/// in the same words.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_notification_rules_are_the_gateways() {
+    let (app, canopy) = spawn_with_token(Backend::Sqlite).await;
+    Mock::given(method("PUT"))
+        .and(path_regex("^/accounts/[^/]+/notification_config$"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
+        .mount(&canopy)
+        .await;
+    let mut inputs = vec![
+        json!({"accountId": " ", "notificationType": "PAYMENT_DUE_DATE", "timeOffset": "1 day"}),
+    ];
+    let types = [
+        "PAYMENT_DUE_DATE",
+        "MINIMUM_PAYMENT_DUE",
+        "MINIMUM_PAYMENT_MISSED",
+        "ACCOUNT_DELINQUENCY",
+    ];
+    let offsets = [
+        None,
+        Some("-2 days"),
+        Some("7 days"),
+        Some("1 hour"),
+        Some("-1 hours"),
+        Some("2 weeks"),
+        Some("+2 days"),
+        Some("2days"),
+    ];
+    let times = [
+        None,
+        Some("7:30:00"),
+        Some("00:00:00"),
+        Some("24:00:00"),
+        Some("7:5:00"),
+    ];
+    let intervals = [None, Some("DAILY"), Some("WEEKLY")];
+    for kind in types {
+        for offset in offsets {
+            for time in times {
+                for interval in intervals {
+                    let mut input = json!({"accountId": "acct-rules", "notificationType": kind});
+                    for (name, value) in [
+                        ("timeOffset", offset),
+                        ("time", time),
+                        ("periodicInterval", interval),
+                    ] {
+                        if let Some(value) = value {
+                            input[name] = json!(value);
+                        }
+                    }
+                    inputs.push(input);
+                }
+            }
+        }
+    }
+    let mut gateway = Vec::new();
+    for input in &inputs {
+        let response = configure_as_admin(&app, input.clone()).await;
+        let errors = response.json["errors"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let mut messages: Vec<String> = errors
+            .iter()
+            .map(|error| {
+                assert_eq!(error["extensions"]["code"], "BAD_USER_INPUT", "{error}");
+                error["message"].as_str().unwrap().to_owned()
+            })
+            .collect();
+        messages.sort();
+        gateway.push(messages);
+    }
+    assert!(gateway.iter().any(Vec::is_empty) && gateway.iter().any(|m| m.len() > 1));
+
+    let page = browse(&app, "rules", json!({"inputs": inputs})).await;
+    let page = page.as_array().unwrap();
+    assert_eq!(page.len(), inputs.len());
+    for ((input, gateway), page) in inputs.iter().zip(&gateway).zip(page) {
+        let mut page: Vec<String> = serde_json::from_value(page.clone()).unwrap();
+        page.sort();
+        assert_eq!(&page, gateway, "{input}");
+    }
 }
 
 /// Width and height from a PNG's header.

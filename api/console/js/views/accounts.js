@@ -30,7 +30,7 @@ const EVENTS = `query AccountEvents($id: ID!, $after: String) {
   }
 }`;
 
-const CONFIG_FIELDS = 'id notificationType timeOffset time periodicInterval updatedAt';
+const CONFIG_FIELDS = 'id notificationType timeOffset time periodicInterval inForce updatedAt';
 const CONFIGS = `query Configs($id: ID!) { notificationConfigs(accountId: $id) { ${CONFIG_FIELDS} } }`;
 const CONFIGURE = `mutation Configure($input: ConfigureNotificationInput!) {
   configureNotification(input: $input) { ${CONFIG_FIELDS} }
@@ -156,9 +156,11 @@ async function showConfigs(container, id) {
     const { notificationConfigs } = await gql(CONFIGS, { id });
     const { region } = table('Notification configs Canopy accepted', [
       { label: 'Type', cell: (c) => c.notificationType },
-      { label: 'Time offset', cell: (c) => c.timeOffset ?? '—' },
+      { label: 'Offset', cell: (c) => c.timeOffset ?? '—' },
       { label: 'Time', cell: (c) => c.time ?? '—' },
-      { label: 'Periodic interval', cell: (c) => c.periodicInterval ?? '—' },
+      { label: 'Interval', cell: (c) => c.periodicInterval ?? '—' },
+      // A time-offset delinquency config is not used while a periodic one is.
+      { label: 'In force', cell: (c) => (c.inForce ? 'yes' : 'no (a periodic one is)') },
       { label: 'Updated', cell: (c) => time(c.updatedAt) },
     ], notificationConfigs);
     fill(container, notificationConfigs.length ? region : h('p', {}, 'None configured.'));

@@ -212,6 +212,25 @@ const scenarios = {
     await liveState(page);
     await page.locator('tr[data-event-id]').first().waitFor();
     textHasAll(await liveText(page), pii.values, 'Live (pii)');
+
+    // Paused, nothing new shows; resumed, what came meanwhile does.
+    await page.getByRole('button', { name: 'Pause' }).click();
+    await liveState(page, 'paused');
+    const paused = (await deliver(job.webhooks.whilePaused[0])).body.id;
+    await page.waitForTimeout(1500);
+    const shownWhilePaused = await page.locator(`tr[data-event-id="${paused}"]`).count();
+    await page.getByRole('button', { name: 'Resume' }).click();
+    await page.locator(`tr[data-event-id="${paused}"]`).waitFor();
+
+    // Filtered by type and account: only the event matching both shows.
+    await page.getByLabel('Types').fill(job.filter.types);
+    await page.getByLabel('Account id').fill(job.filter.accountId);
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await liveState(page);
+    const filtered = [];
+    for (const body of job.webhooks.filtered) filtered.push((await deliver(body)).body.id);
+    await page.locator(`tr[data-event-id="${filtered.at(-1)}"]`).waitFor();
+    const shownFiltered = (await liveRows(page)).map((row) => row.id);
     return {
       latencies: [...first, ...afterReload],
       cursorBeforeLeaving,
@@ -222,6 +241,9 @@ const scenarios = {
       afterReturn,
       rows,
       socketsUsed,
+      shownWhilePaused,
+      filtered,
+      shownFiltered,
     };
   },
 

@@ -176,7 +176,15 @@ async fn console_live_masks_pii_and_resumes_without_a_gap() {
             "whileCut": customer_events(6..8),
             "afterReload": customer_events(8..9),
             "whileFeedDown": customer_events(9..11),
+            "whilePaused": customer_events(11..12),
+            // The filter below takes only the last one.
+            "filtered": [
+                customer_event(12),
+                signed("account_note", json!({"account_id": "acct_other", "note": 1})),
+                signed("account_note", json!({"account_id": "acct_live", "note": 2})),
+            ],
         },
+        "filter": {"types": "account_note, statement_generation", "accountId": "acct_live"},
         "pii": {
             "values": ["Jolene", "jolene.live@example.com", "123-45-6789"],
             "masks": ["*****6789"],
@@ -189,8 +197,10 @@ async fn console_live_masks_pii_and_resumes_without_a_gap() {
         println!("{}: on the page {ms} ms after it was sent", seen["id"]);
         assert!(ms < 1000, "{} took {ms} ms to appear in Live", seen["id"]);
     }
-    let stored = stored_events(&app).await;
-    assert_eq!(stored.len(), 11);
+    let all = stored_events(&app).await;
+    assert_eq!(all.len(), 15);
+    // Up to the pii key's turn (the four after it test pause and filter).
+    let stored = &all[4..];
     // Back after being away: the first three (history) and the three sent
     // meanwhile (replayed after the kept cursor), each once, in order.
     let before = &stored[8..];
@@ -211,6 +221,9 @@ async fn console_live_masks_pii_and_resumes_without_a_gap() {
     // After the cut, a reload and the feed's crash: every event, each once,
     // newest first, with the cursors GraphQL gives.
     assert_eq!(result["rows"], json!(stored));
+    // Then paused (nothing shown until resumed) and filtered.
+    assert_eq!(result["shownWhilePaused"], 0);
+    assert_eq!(result["shownFiltered"], json!([result["filtered"][2]]));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

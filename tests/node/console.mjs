@@ -378,6 +378,23 @@ const scenarios = {
     await page.getByLabel('Types').press('Enter');
     await page.getByRole('table', { name: /Events, newest first/ }).waitFor();
     await shoot('events');
+    const eventIds = () => page.getByRole('table', { name: /Events, newest first/ })
+      .locator('tr').evaluateAll((rows) => rows.map((row) => row.querySelector('a[href^="#/events/"]')?.textContent).filter(Boolean));
+    const searched = await eventIds();
+    // Paging through one type: 20 a page, forward and back.
+    await page.getByRole('checkbox', { name: 'CANOPY' }).uncheck();
+    await page.getByLabel('Types').fill(job.pagedType);
+    await page.getByRole('button', { name: 'Search' }).click();
+    const pageOne = page.getByRole('table', { name: 'Events, newest first, page 1' });
+    await pageOne.waitFor();
+    const pages = [await eventIds()];
+    await page.getByRole('button', { name: 'Next page →' }).click();
+    await page.getByRole('table', { name: 'Events, newest first, page 2' }).waitFor();
+    pages.push(await eventIds());
+    const lastHasNext = await page.getByRole('button', { name: 'Next page →' }).isEnabled();
+    await page.getByRole('button', { name: '← Previous page' }).click();
+    await pageOne.waitFor();
+    pages.push(await eventIds());
 
     await open(page, `/console#/events/${job.event}`);
     await page.getByRole('heading', { name: 'Payload' }).waitFor();
@@ -420,7 +437,7 @@ const scenarios = {
         await page.screenshot({ path: path.join(shots, 'console-phone.png') });
       }
     }
-    return { views, phone, headingFocused };
+    return { views, phone, headingFocused, searched, pages, lastHasNext };
   },
 };
 

@@ -313,6 +313,10 @@ async fn console_views_fit_desktop_and_phone_screens() {
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
         .mount(&canopy)
         .await;
+    // Enough of one type for two pages of Events.
+    for n in 1..=PAGED {
+        delivered(&app, customer_event(n)).await;
+    }
     let mut event = Value::Null;
     for name in [
         "account_create",
@@ -357,6 +361,7 @@ async fn console_views_fit_desktop_and_phone_screens() {
         "masked": masked,
         "account": account,
         "eventTypes": ["account_update", "account_create", "payment_due_date"],
+        "pagedType": "customer_update",
     });
     let result = browse(&app, "views", job).await;
 
@@ -364,6 +369,19 @@ async fn console_views_fit_desktop_and_phone_screens() {
         result["headingFocused"], true,
         "a view's heading takes focus"
     );
+    let searched = event_ids(
+        &app,
+        json!({"sources": ["CANOPY"], "types": ["account_update", "account_create", "payment_due_date"]}),
+    )
+    .await;
+    assert_eq!(result["searched"], json!(searched));
+    let paged = event_ids(&app, json!({"types": ["customer_update"]})).await;
+    assert_eq!(paged.len(), PAGED + 1);
+    assert_eq!(
+        result["pages"],
+        json!([paged[..20], paged[20..], paged[..20]])
+    );
+    assert_eq!(result["lastHasNext"], false);
     for view in result["views"].as_array().unwrap() {
         assert_eq!(view["overflow"], 0, "{view} is wider than 1280 px");
         let png = shots.join(format!("console-{}.png", view["name"].as_str().unwrap()));
@@ -538,6 +556,22 @@ async fn console_notification_rules_are_the_gateways() {
         page.sort();
         assert_eq!(&page, gateway, "{input}");
     }
+}
+
+/// `customer_update` events beyond the one on the Live picture.
+const PAGED: usize = 20;
+
+/// The ids of the events `filter` selects, newest first.
+async fn event_ids(app: &TestApp, filter: Value) -> Vec<Value> {
+    let query = "query($filter: EventFilter) {
+        events(filter: $filter, first: 100) { edges { node { id } } }
+    }";
+    let response = gql(app, Some(ADMIN_KEY), query, json!({"filter": filter})).await;
+    let edges = response.data()["events"]["edges"].as_array().unwrap();
+    edges
+        .iter()
+        .map(|edge| edge["node"]["id"].clone())
+        .collect()
 }
 
 /// Width and height from a PNG's header.

@@ -167,9 +167,16 @@ const scenarios = {
     // sessionStorage, as across a reload); back on Live, they are replayed.
     // Its WebSockets now go through a route the test can cut.
     const sockets = [];
+    // Every `subscribe` the page sends is noted on its way through.
+    const subscribes = [];
     await page.routeWebSocket(/\/graphql\/ws$/, (ws) => {
-      ws.connectToServer();
-      sockets.push(ws);
+      const server = ws.connectToServer();
+      ws.onMessage((message) => {
+        const parsed = JSON.parse(message);
+        if (parsed.type === 'subscribe') subscribes.push({ id: parsed.id, after: parsed.payload.variables.after });
+        server.send(message);
+      });
+      sockets.push({ ws, server });
     });
     await open(page, 'about:blank');
     const whileAway = [];
@@ -183,7 +190,7 @@ const scenarios = {
     // The socket drops (the page sees code 4000); the page reconnects and
     // resubscribes after its cursor, so events sent meanwhile still come.
     assert.ok(sockets.length >= 1, 'the Live socket went through the route');
-    await sockets.at(-1).close({ code: 4000, reason: 'cut by the test' });
+    await sockets.at(-1).ws.close({ code: 4000, reason: 'cut by the test' });
     const whileCut = [];
     for (const body of job.webhooks.whileCut) whileCut.push((await deliver(body)).body.id);
     for (const id of whileCut) await page.locator(`tr[data-event-id="${id}"]`).waitFor();
@@ -198,11 +205,28 @@ const scenarios = {
     for (const id of whileFeedDown) await page.locator(`tr[data-event-id="${id}"]`).waitFor();
     await liveState(page);
 
+    // The gateway ends the subscription with an `error` carrying
+    // FEED_UNAVAILABLE and `resumeAfter`, as the contract says it may (played
+    // here by the route: the page is told, the gateway's side completed).
+    const { ws, server } = sockets.at(-1);
+    const ended = subscribes.at(-1).id;
+    const resumeAfter = await page.locator('#live-cursor').innerText();
+    server.send(JSON.stringify({ id: ended, type: 'complete' }));
+    ws.send(JSON.stringify({
+      id: ended,
+      type: 'error',
+      payload: [{ message: 'the live feed is restarting', extensions: { code: 'FEED_UNAVAILABLE', resumeAfter } }],
+    }));
+    await page.waitForFunction((id) => document.getElementById('live-state').textContent === 'live', ended);
+    const afterEnded = (await deliver(job.webhooks.afterEnded[0])).body.id;
+    await page.locator(`tr[data-event-id="${afterEnded}"]`).waitFor();
+
     // A plain reload: the same table again, nothing repeated, then live.
     await page.reload();
     await liveState(page);
     await watchRows(page);
     const afterReload = await deliverAndSee(page, job.webhooks.afterReload);
+    const resumed = subscribes.map(({ after }) => after);
     const rows = await liveRows(page);
     textHasNone(await liveText(page), pii.values, 'Live after reload (read)');
 
@@ -241,6 +265,8 @@ const scenarios = {
       afterReturn,
       rows,
       socketsUsed,
+      resumed,
+      resumeAfter,
       shownWhilePaused,
       filtered,
       shownFiltered,

@@ -1,7 +1,8 @@
 // One GraphQL subscription over graphql-transport-ws that survives its
-// socket: on a reconnect, or when the gateway ends it with a resume cursor
-// (FEED_UNAVAILABLE, SHUTTING_DOWN, SUBSCRIBER_TOO_SLOW), it subscribes again
-// with `after` = the last cursor it delivered, so nothing is missed or repeated.
+// socket: on a reconnect, or when the gateway ends it with an `error` that
+// carries `extensions.resumeAfter` (FEED_UNAVAILABLE, SHUTTING_DOWN,
+// SUBSCRIBER_TOO_SLOW), it subscribes again with `after` = that cursor (or
+// its last one), so nothing is missed or repeated. Any other error ends it.
 import { connectionInit } from './api.js';
 
 const MAX_BACKOFF_MS = 5000;
@@ -86,11 +87,12 @@ export function subscribe({ query, variables, after, cursorOf, onEvent, onState,
         if (message.id !== active) return;
         active = null;
         const errors = message.payload ?? [];
-        const resumeAfter = errors.map((e) => e.extensions?.resumeAfter).find(Boolean);
-        if (!resumeAfter) return fatal(errors);
-        cursor = resumeAfter;
-        const code = errors[0]?.extensions?.code ?? 'ended';
-        later(`the gateway ended the subscription (${code})`, start);
+        const ending = errors[0]?.extensions ?? {};
+        // `resumeAfter` is null only when nothing was delivered and the store
+        // was empty: then the cursor stays as it was.
+        if (!('resumeAfter' in ending)) return fatal(errors);
+        cursor = ending.resumeAfter ?? cursor;
+        later(`the gateway ended the subscription (${ending.code ?? 'ended'})`, start);
         break;
       }
       case 'complete':

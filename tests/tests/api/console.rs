@@ -176,6 +176,7 @@ async fn console_live_masks_pii_and_resumes_without_a_gap() {
             "whileCut": customer_events(6..8),
             "afterReload": customer_events(8..9),
             "whileFeedDown": customer_events(9..11),
+            "afterEnded": customer_events(15..16),
             "whilePaused": customer_events(11..12),
             // The filter below takes only the last one.
             "filtered": [
@@ -198,12 +199,12 @@ async fn console_live_masks_pii_and_resumes_without_a_gap() {
         assert!(ms < 1000, "{} took {ms} ms to appear in Live", seen["id"]);
     }
     let all = stored_events(&app).await;
-    assert_eq!(all.len(), 15);
+    assert_eq!(all.len(), 16);
     // Up to the pii key's turn (the four after it test pause and filter).
     let stored = &all[4..];
     // Back after being away: the first three (history) and the three sent
     // meanwhile (replayed after the kept cursor), each once, in order.
-    let before = &stored[8..];
+    let before = &stored[9..];
     assert_eq!(result["cursorBeforeLeaving"], before[0]["cursor"]);
     assert!(
         result["resumedNote"]
@@ -213,13 +214,25 @@ async fn console_live_masks_pii_and_resumes_without_a_gap() {
         "Live says where it resumed: {}",
         result["resumedNote"]
     );
-    assert_eq!(result["afterReturn"], json!(stored[5..]));
+    assert_eq!(result["afterReturn"], json!(stored[6..]));
     assert!(
         result["socketsUsed"].as_u64().unwrap() >= 2,
         "the cut socket was replaced"
     );
-    // After the cut, a reload and the feed's crash: every event, each once,
-    // newest first, with the cursors GraphQL gives.
+    // Every subscription from the return to Live to the reload resumed
+    // from a cursor: the newest shown, or the `resumeAfter` it was given.
+    let resumed = result["resumed"].as_array().unwrap();
+    assert!(resumed.iter().all(Value::is_string), "{resumed:?}");
+    assert_eq!(resumed[0], before[0]["cursor"], "back on Live");
+    assert_eq!(result["resumeAfter"], stored[2]["cursor"]);
+    assert!(resumed.contains(&result["resumeAfter"]), "{resumed:?}");
+    assert_eq!(
+        resumed.last().unwrap(),
+        &stored[1]["cursor"],
+        "after the reload"
+    );
+    // After the cut, the crash, the ended subscription and a reload: every
+    // event, each once, newest first, with the cursors GraphQL gives.
     assert_eq!(result["rows"], json!(stored));
     // Then paused (nothing shown until resumed) and filtered.
     assert_eq!(result["shownWhilePaused"], 0);

@@ -463,7 +463,8 @@ const scenarios = {
         await page.screenshot({ path: path.join(shots, 'console-phone.png') });
       }
     }
-    return { views, phone, headingFocused, searched, pages, lastHasNext };
+    const status = await page.locator('#status').innerText();
+    return { views, phone, headingFocused, searched, pages, lastHasNext, status };
   },
 };
 

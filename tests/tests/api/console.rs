@@ -395,6 +395,12 @@ async fn console_views_fit_desktop_and_phone_screens() {
         json!([paged[..20], paged[20..], paged[..20]])
     );
     assert_eq!(result["lastHasNext"], false);
+    // The header line, from /readyz (and /metrics, once there is one).
+    let status = result["status"].as_str().unwrap();
+    assert!(
+        status.starts_with("Ready: store up · redis not configured · writer up · feed up · "),
+        "{status}"
+    );
     for view in result["views"].as_array().unwrap() {
         assert_eq!(view["overflow"], 0, "{view} is wider than 1280 px");
         let png = shots.join(format!("console-{}.png", view["name"].as_str().unwrap()));

@@ -410,8 +410,11 @@ const scenarios = {
     // Paging through one type: 20 a page, forward and back.
     await page.getByRole('checkbox', { name: 'CANOPY' }).uncheck();
     await page.getByLabel('Types').fill(job.pagedType);
-    await page.getByRole('button', { name: 'Search' }).click();
     const pageOne = page.getByRole('table', { name: 'Events, newest first, page 1' });
+    // The first search's table has the same name: wait for it to be replaced.
+    const firstSearch = await pageOne.elementHandle();
+    await page.getByRole('button', { name: 'Search' }).click();
+    await firstSearch.waitForElementState('hidden');
     await pageOne.waitFor();
     const pages = [await eventIds()];
     await page.getByRole('button', { name: 'Next page →' }).click();

@@ -225,8 +225,8 @@ function configureForm(accountId, done) {
     fill(summary, h('p', { role: 'status' }, 'Sending to Canopy…'));
     try {
       const { configureNotification: config } = await gql(CONFIGURE, { input });
-      fill(summary, h('p', { role: 'status', class: 'ok' }, `Canopy accepted: ${config.notificationType} `, code(config.id), '.'));
       await done();
+      fill(summary, h('p', { role: 'status', class: 'ok' }, `Canopy accepted: ${config.notificationType} `, code(config.id), '.'));
     } catch (error) {
       if (!(error instanceof GraphQLError)) return fill(summary, alert(error.message));
       const byField = error.errors.filter((e) => e.extensions?.field in controls)

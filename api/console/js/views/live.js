@@ -10,8 +10,10 @@ const FIELDS = 'fragment Live on Event { id cursor source type accountId receive
 const SUBSCRIPTION = `subscription Live($filter: EventFilter, $after: String) {
   events(filter: $filter, after: $after) { ...Live }
 } ${FIELDS}`;
+// `newest` (any event) is where to start when none matches the filter yet.
 const LATEST = `query Latest($filter: EventFilter) {
   events(filter: $filter, first: 20) { edges { node { ...Live } } }
+  newest: events(first: 1) { edges { node { cursor } } }
 } ${FIELDS}`;
 
 const CURSOR = 'gateway.console.live.cursor';
@@ -85,20 +87,23 @@ export function render(main) {
 
   // The latest page gives the table its history; the subscription then
   // starts after the kept cursor (replaying what came since) or, on a first
-  // visit, after the newest event of that page.
+  // visit, after the newest event of that page, else the newest of all (so
+  // nothing committed meanwhile is missed; null only for an empty store).
   async function start() {
+    fill(state, 'starting');
     const kept = sessionStorage.getItem(CURSOR);
-    let latest;
+    let answer;
     try {
-      latest = (await gql(LATEST, { filter: filter() })).events.edges.map((edge) => edge.node);
+      answer = await gql(LATEST, { filter: filter() });
     } catch (error) {
       fill(problem, alert(error.message));
       return;
     }
+    const latest = answer.events.edges.map((edge) => edge.node);
     const from = kept ? latest.findIndex((e) => e.cursor === kept) : 0;
     const history = from < 0 ? [] : latest.slice(from);
     history.reverse().forEach(addRow);
-    const after = kept ?? history.at(-1)?.cursor ?? null;
+    const after = kept ?? history.at(-1)?.cursor ?? answer.newest.edges[0]?.node.cursor ?? null;
     setCursor(after);
     fill(note, kept ? ['Resumed after cursor ', code(kept), '.'] : null);
     follow(after);

@@ -18,7 +18,7 @@ use crate::{
     config::Config,
     faults::Faults,
     graphql, ingest,
-    live::{Feed, PubSub},
+    live::{Feed, PubSub, Shutdown},
     routes::{self, BodyBudget},
     state::AppState,
     store::{self, Pools, rejections::Recorder, writer::Writer},
@@ -34,6 +34,7 @@ pub struct App {
     router: axum::Router,
     faults: Arc<Faults>,
     recorder: Recorder,
+    shutdown: Shutdown,
 }
 
 impl App {
@@ -56,9 +57,14 @@ impl App {
             .with_context(|| format!("binding {}", config.addr))?;
         let faults = Arc::new(Faults::default());
         let writer = Writer::spawn(pools.writer.clone(), faults.clone());
-        let feed = Feed::start(pools.live.clone(), writer.committed(), faults.clone())
-            .await
-            .context("starting the live feed")?;
+        let feed = Feed::start(
+            pools.live.clone(),
+            writer.committed(),
+            config.feed_poll_interval,
+            faults.clone(),
+        )
+        .await
+        .context("starting the live feed")?;
         let pubsub =
             PubSub::new(config.redis_url.as_deref(), &config.redis_channel).context("REDIS_URL")?;
         pubsub.start(writer.committed(), feed.clone());
@@ -68,13 +74,21 @@ impl App {
             .as_ref()
             .map(CanopyClient::new)
             .transpose()?;
+        let shutdown = Shutdown::default();
         let state = AppState {
-            schema: graphql::build(pools.reads.clone(), feed.clone(), writer.clone(), canopy),
+            schema: graphql::build(
+                pools.reads.clone(),
+                feed.clone(),
+                shutdown.clone(),
+                writer.clone(),
+                canopy,
+            ),
             writer,
             recorder: recorder.clone(),
             feed,
             pubsub,
             cors_origins: config.cors_origins.into(),
+            shutdown: shutdown.clone(),
             auth,
             pools,
             max_body_bytes: config.max_body_bytes,
@@ -91,7 +105,14 @@ impl App {
             router,
             faults,
             recorder,
+            shutdown,
         })
+    }
+
+    /// Ends the node's live subscriptions (`SHUTTING_DOWN`) and closes their
+    /// sockets: [`Shutdown::close_subscriptions`], for graceful shutdown.
+    pub fn live_shutdown(&self) -> Shutdown {
+        self.shutdown.clone()
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -160,11 +181,21 @@ impl App {
             });
         }
         drop(self.listener);
-        tokio::select! {
-            () = connections.shutdown() => {}
-            () = tokio::time::sleep(SHUTDOWN_GRACE) => {
-                tracing::warn!("in-flight requests did not finish in time");
-            }
+        // Upgraded WebSocket connections are no longer hyper's: their
+        // subscriptions are ended (with where to resume) and closed here.
+        let (_, subscriptions_closed) = tokio::join!(
+            async {
+                if tokio::time::timeout(SHUTDOWN_GRACE, connections.shutdown())
+                    .await
+                    .is_err()
+                {
+                    tracing::warn!("in-flight requests did not finish in time");
+                }
+            },
+            self.shutdown.close_subscriptions(SHUTDOWN_GRACE),
+        );
+        if !subscriptions_closed {
+            tracing::warn!("some subscriptions did not close in time");
         }
         Ok(())
     }

@@ -1,5 +1,5 @@
 //! Typed configuration, read once from the environment (and `.env`).
-use std::net::SocketAddr;
+use std::{net::SocketAddr, time::Duration};
 
 use anyhow::bail;
 use ipnet::IpNet;
@@ -16,6 +16,7 @@ pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
 pub const DEFAULT_MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 pub const DEFAULT_REDIS_CHANNEL: &str = "gateway:events";
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 1024;
+pub const DEFAULT_FEED_POLL_INTERVAL: Duration = Duration::from_secs(1);
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -39,6 +40,10 @@ pub struct Config {
     pub sources: SourcesConfig,
     /// Unset: mutations that call Canopy say it is not configured.
     pub canopy_api: Option<CanopyApiConfig>,
+    /// The live feed reads the store at least this often without a wake-up
+    /// (not an environment variable; tests lengthen it so that only Redis
+    /// can deliver across nodes in time).
+    pub feed_poll_interval: Duration,
 }
 
 impl Default for Config {
@@ -55,6 +60,7 @@ impl Default for Config {
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             sources: SourcesConfig::default(),
             canopy_api: None,
+            feed_poll_interval: DEFAULT_FEED_POLL_INTERVAL,
         }
     }
 }
@@ -100,6 +106,7 @@ impl Config {
             max_in_flight,
             sources: SourcesConfig::from_env(&env)?,
             canopy_api: CanopyApiConfig::from_env(&env)?,
+            feed_poll_interval: defaults.feed_poll_interval,
         })
     }
 }

@@ -6,7 +6,7 @@ use ipnet::IpNet;
 use crate::{
     auth::Auth,
     graphql::GatewaySchema,
-    live::{Feed, PubSub},
+    live::{Feed, PubSub, Shutdown},
     routes::BodyBudget,
     store::{Pools, rejections::Recorder, writer::Writer},
 };
@@ -23,6 +23,8 @@ pub struct AppState {
     pub pubsub: PubSub,
     /// Browser origins CORS lets call `/graphql` (`GATEWAY_CORS_ORIGINS`).
     pub cors_origins: Arc<[String]>,
+    /// Ends live subscriptions and closes their sockets.
+    pub shutdown: Shutdown,
     /// Larger webhook bodies get 413.
     pub max_body_bytes: usize,
     /// Webhook body bytes the node buffers at most, all requests together.

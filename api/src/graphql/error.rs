@@ -23,6 +23,11 @@ pub const UPSTREAM_REJECTED: &str = "UPSTREAM_REJECTED";
 pub const UPSTREAM_UNAVAILABLE: &str = "UPSTREAM_UNAVAILABLE";
 pub const STORE_UNAVAILABLE: &str = "STORE_UNAVAILABLE";
 pub const INTERNAL: &str = "INTERNAL_SERVER_ERROR";
+/// Subscriptions: a `subscribe` past the per-socket limit.
+pub const TOO_MANY_SUBSCRIPTIONS: &str = "TOO_MANY_SUBSCRIPTIONS";
+/// Subscriptions ended by the gateway, with `extensions.resumeAfter`.
+pub const FEED_UNAVAILABLE: &str = "FEED_UNAVAILABLE";
+pub const SHUTTING_DOWN: &str = "SHUTTING_DOWN";
 
 #[derive(Clone, Debug, thiserror::Error)]
 pub enum GqlError {
@@ -55,6 +60,8 @@ pub enum GqlError {
     Store(#[from] sea_orm::DbErr),
     #[error("{0}")]
     Internal(String),
+    #[error("one WebSocket holds at most {0} subscriptions at once")]
+    TooManySubscriptions(usize),
 }
 
 impl GqlError {
@@ -69,6 +76,7 @@ impl GqlError {
             Self::UpstreamUnavailable(_) => UPSTREAM_UNAVAILABLE,
             Self::Store(_) => STORE_UNAVAILABLE,
             Self::Internal(_) => INTERNAL,
+            Self::TooManySubscriptions(_) => TOO_MANY_SUBSCRIPTIONS,
         }
     }
 

@@ -126,6 +126,8 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub faults: Arc<Faults>,
     recorder: Recorder,
+    /// Ends the node's subscriptions as graceful shutdown does.
+    pub live_shutdown: api::live::Shutdown,
     /// Held so the store outlives the app.
     _store: TestStore,
 }
@@ -163,7 +165,7 @@ pub async fn spawn_on(store: TestStore, config: Config) -> TestApp {
     });
     let app = App::build(config).await.expect("gateway starts");
     let addr = app.local_addr();
-    let (faults, recorder) = (app.faults(), app.recorder());
+    let (faults, recorder, live_shutdown) = (app.faults(), app.recorder(), app.live_shutdown());
     tokio::spawn(app.run_until_stopped(std::future::pending()));
     let db = Database::connect(&store.url)
         .await
@@ -174,6 +176,7 @@ pub async fn spawn_on(store: TestStore, config: Config) -> TestApp {
         http: reqwest::Client::new(),
         faults,
         recorder,
+        live_shutdown,
         _store: store,
     }
 }
@@ -192,6 +195,17 @@ impl TestApp {
             .await
             .expect("request sent");
         response.status().as_u16()
+    }
+
+    /// Polls `GET path` until it answers `status` (within 10 s).
+    pub async fn status_becomes(&self, path: &str, status: u16) {
+        for _ in 0..200 {
+            if self.get_status(path).await == status {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("{path} never answered {status}");
     }
 
     pub async fn post_canopy(&self, body: impl Into<reqwest::Body>) -> reqwest::Response {

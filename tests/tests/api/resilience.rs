@@ -35,17 +35,6 @@ async fn slow_body(app: &TestApp) -> TcpStream {
     stream
 }
 
-/// Polls `/readyz` until it answers `status` (within 10 s).
-async fn ready_becomes(app: &TestApp, status: u16) {
-    for _ in 0..200 {
-        if app.get_status("/readyz").await == status {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("/readyz never answered {status}");
-}
-
 async fn a_crashed_writer_is_restarted_and_loses_no_acknowledged_event(backend: Backend) {
     let app = spawn_app(backend).await;
     let first: Vec<u16> = join_all((0..10).map(|n| app.post_canopy(numbered(n))))
@@ -64,8 +53,8 @@ async fn a_crashed_writer_is_restarted_and_loses_no_acknowledged_event(backend: 
         let body: Value = response.json().await.unwrap();
         (n, status, body)
     }));
-    let (racing, ()) = tokio::join!(racing, ready_becomes(app, 503));
-    ready_becomes(app, 200).await;
+    let (racing, ()) = tokio::join!(racing, app.status_becomes("/readyz", 503));
+    app.status_becomes("/readyz", 200).await;
 
     let events = app.events().await;
     let stored_amount = |id: &str| {
@@ -101,9 +90,9 @@ async fn a_crashed_feed_is_restarted(backend: Backend) {
     app.faults.crash_feed();
     // A commit wakes the feed, which then crashes; ingest goes on.
     assert_eq!(app.post_canopy(numbered(1)).await.status().as_u16(), 202);
-    ready_becomes(&app, 503).await;
+    app.status_becomes("/readyz", 503).await;
     assert_eq!(app.post_canopy(numbered(2)).await.status().as_u16(), 202);
-    ready_becomes(&app, 200).await;
+    app.status_becomes("/readyz", 200).await;
 }
 
 /// The store plays no part until the body is complete: one backend suffices.

@@ -1,8 +1,9 @@
-//! `POST /graphql` (authenticated) and `GET /graphql` (GraphiQL, open), as
-//! the GraphQL-over-HTTP spec says: `application/json` requests, responses
-//! in `application/graphql-response+json` or `application/json` as the
-//! client's `Accept` chooses, with the status codes of that media type.
-use async_graphql::{Extensions, Variables, http::GraphiQLSource};
+//! `POST /graphql` (authenticated) and `GET /graphql` (the console's query
+//! page, open), as the GraphQL-over-HTTP spec says: `application/json`
+//! requests, responses in `application/graphql-response+json` or
+//! `application/json` as the client's `Accept` chooses, with the status
+//! codes of that media type.
+use async_graphql::{Extensions, Variables};
 use axum::{
     Router,
     body::Bytes,
@@ -12,7 +13,7 @@ use axum::{
         header::{ACCEPT, ALLOW, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE},
         request::Parts,
     },
-    response::{Html, IntoResponse, Response},
+    response::{IntoResponse, Response},
     routing::get,
 };
 use std::time::Duration;
@@ -32,7 +33,7 @@ const SLOT_WAIT: Duration = Duration::from_secs(2);
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/graphql", get(graphiql).post(execute))
+        .route("/graphql", get(page).post(execute))
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
 }
 
@@ -195,11 +196,12 @@ struct GetParams {
     query: Option<String>,
 }
 
-/// GraphiQL; a GraphQL request sent as GET is refused (405): operations
-/// run from POST only, which a browser cannot send cross-origin unasked.
-async fn graphiql(Query(params): Query<GetParams>) -> Response {
+/// The console's query page; a GraphQL request sent as GET is refused
+/// (405): operations run from POST only, which a browser cannot send
+/// cross-origin unasked.
+async fn page(Query(params): Query<GetParams>, headers: HeaderMap) -> Response {
     if params.query.is_some() {
-        let message = "GET /graphql serves GraphiQL; send operations as POST with \
+        let message = "GET /graphql serves the query page; send operations as POST with \
                        Content-Type: application/json";
         let mut response = refused(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -211,7 +213,7 @@ async fn graphiql(Query(params): Query<GetParams>) -> Response {
             .insert(ALLOW, HeaderValue::from_static("GET, POST"));
         return response;
     }
-    Html(GraphiQLSource::build().endpoint("/graphql").finish()).into_response()
+    super::console::query_page(headers).await
 }
 
 /// A GraphQL-over-HTTP request encoded in JSON. `null` stands for an

@@ -6,6 +6,7 @@ mod canopy_client;
 mod canopy_ingest;
 mod canopy_mock;
 mod canopy_signatures;
+mod console;
 mod graphql_auth;
 mod graphql_http;
 mod graphql_limits;

@@ -9,7 +9,7 @@ use hyper_util::{
     server::{conn::auto, graceful::GracefulShutdown},
     service::TowerToHyperService,
 };
-use tokio::net::TcpListener;
+use tokio::{net::TcpListener, sync::Semaphore};
 use tower::ServiceExt;
 
 use crate::{
@@ -19,7 +19,7 @@ use crate::{
     faults::Faults,
     graphql, ingest,
     jobs::{self, Jobs},
-    live::{Feed, PubSub},
+    live::{Feed, PubSub, Shutdown},
     routes::{self, BodyBudget},
     state::AppState,
     store::{self, Pools, rejections::Recorder, writer::Writer},
@@ -27,6 +27,8 @@ use crate::{
 
 /// A client that has not sent its request headers within this is cut off.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Each connection's read buffer (and so the largest request head) at most.
+pub const READ_BUFFER_BYTES: usize = 32 * 1024;
 /// In-flight requests get this long to finish after shutdown begins.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(25);
 
@@ -35,6 +37,7 @@ pub struct App {
     router: axum::Router,
     faults: Arc<Faults>,
     recorder: Recorder,
+    shutdown: Shutdown,
 }
 
 impl App {
@@ -57,9 +60,14 @@ impl App {
             .with_context(|| format!("binding {}", config.addr))?;
         let faults = Arc::new(Faults::default());
         let writer = Writer::spawn(pools.writer.clone(), faults.clone());
-        let feed = Feed::start(pools.live.clone(), writer.committed(), faults.clone())
-            .await
-            .context("starting the live feed")?;
+        let feed = Feed::start(
+            pools.live.clone(),
+            writer.committed(),
+            config.feed_poll_interval,
+            faults.clone(),
+        )
+        .await
+        .context("starting the live feed")?;
         let pubsub =
             PubSub::new(config.redis_url.as_deref(), &config.redis_channel).context("REDIS_URL")?;
         pubsub.start(writer.committed(), feed.clone());
@@ -84,14 +92,23 @@ impl App {
             config.follow_ups,
             faults.clone(),
         );
+        let shutdown = Shutdown::default();
         let state = AppState {
-            schema: graphql::build(pools.reads.clone(), feed.clone(), writer.clone(), canopy),
+            schema: graphql::build(
+                pools.reads.clone(),
+                feed.clone(),
+                shutdown.clone(),
+                writer.clone(),
+                canopy,
+            ),
+            graphql_slots: Arc::new(Semaphore::new(routes::MAX_GRAPHQL_REQUESTS)),
             writer,
             recorder: recorder.clone(),
             jobs,
             feed,
             pubsub,
             cors_origins: config.cors_origins.into(),
+            shutdown: shutdown.clone(),
             auth,
             pools,
             max_body_bytes: config.max_body_bytes,
@@ -108,7 +125,14 @@ impl App {
             router,
             faults,
             recorder,
+            shutdown,
         })
+    }
+
+    /// Ends the node's live subscriptions (`SHUTTING_DOWN`) and closes their
+    /// sockets: [`Shutdown::close_subscriptions`], for graceful shutdown.
+    pub fn live_shutdown(&self) -> Shutdown {
+        self.shutdown.clone()
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -140,7 +164,11 @@ impl App {
         let mut http = auto::Builder::new(TokioExecutor::new());
         http.http1()
             .timer(TokioTimer::new())
-            .header_read_timeout(HEADER_READ_TIMEOUT);
+            .header_read_timeout(HEADER_READ_TIMEOUT)
+            // hyper grows a connection's read buffer up to ~400 KiB while a
+            // body streams in; bounded, a thousand slow senders cost little
+            // beyond the body budget. Request headers must fit in it.
+            .max_buf_size(READ_BUFFER_BYTES);
         let connections = GracefulShutdown::new();
         tokio::pin!(shutdown);
         loop {
@@ -177,11 +205,21 @@ impl App {
             });
         }
         drop(self.listener);
-        tokio::select! {
-            () = connections.shutdown() => {}
-            () = tokio::time::sleep(SHUTDOWN_GRACE) => {
-                tracing::warn!("in-flight requests did not finish in time");
-            }
+        // Upgraded WebSocket connections are no longer hyper's: their
+        // subscriptions are ended (with where to resume) and closed here.
+        let (_, subscriptions_closed) = tokio::join!(
+            async {
+                if tokio::time::timeout(SHUTDOWN_GRACE, connections.shutdown())
+                    .await
+                    .is_err()
+                {
+                    tracing::warn!("in-flight requests did not finish in time");
+                }
+            },
+            self.shutdown.close_subscriptions(SHUTDOWN_GRACE),
+        );
+        if !subscriptions_closed {
+            tracing::warn!("some subscriptions did not close in time");
         }
         Ok(())
     }

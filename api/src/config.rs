@@ -1,5 +1,5 @@
 //! Typed configuration, read once from the environment (and `.env`).
-use std::net::SocketAddr;
+use std::{net::SocketAddr, time::Duration};
 
 use anyhow::bail;
 use ipnet::IpNet;
@@ -17,6 +17,7 @@ pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
 pub const DEFAULT_MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 pub const DEFAULT_REDIS_CHANNEL: &str = "gateway:events";
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 1024;
+pub const DEFAULT_FEED_POLL_INTERVAL: Duration = Duration::from_secs(1);
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -44,6 +45,10 @@ pub struct Config {
     pub embedded_funding_api: Option<EmbeddedFundingApiConfig>,
     /// How the follow-up queue retries and gives up.
     pub follow_ups: jobs::Policy,
+    /// The live feed reads the store at least this often without a wake-up
+    /// (not an environment variable; tests lengthen it so that only Redis
+    /// can deliver across nodes in time).
+    pub feed_poll_interval: Duration,
 }
 
 impl Default for Config {
@@ -62,6 +67,7 @@ impl Default for Config {
             canopy_api: None,
             embedded_funding_api: None,
             follow_ups: jobs::Policy::default(),
+            feed_poll_interval: DEFAULT_FEED_POLL_INTERVAL,
         }
     }
 }
@@ -114,6 +120,7 @@ impl Config {
             canopy_api,
             embedded_funding_api: EmbeddedFundingApiConfig::from_env(&env)?,
             follow_ups: defaults.follow_ups,
+            feed_poll_interval: defaults.feed_poll_interval,
         })
     }
 }

@@ -2,12 +2,13 @@
 use std::sync::Arc;
 
 use ipnet::IpNet;
+use tokio::sync::Semaphore;
 
 use crate::{
     auth::Auth,
     graphql::GatewaySchema,
     jobs::Jobs,
-    live::{Feed, PubSub},
+    live::{Feed, PubSub, Shutdown},
     routes::BodyBudget,
     store::{Pools, rejections::Recorder, writer::Writer},
 };
@@ -23,9 +24,13 @@ pub struct AppState {
     pub feed: Feed,
     pub auth: Arc<Auth>,
     pub schema: GatewaySchema,
+    /// GraphQL requests executing at once, at most.
+    pub graphql_slots: Arc<Semaphore>,
     pub pubsub: PubSub,
     /// Browser origins CORS lets call `/graphql` (`GATEWAY_CORS_ORIGINS`).
     pub cors_origins: Arc<[String]>,
+    /// Ends live subscriptions and closes their sockets.
+    pub shutdown: Shutdown,
     /// Larger webhook bodies get 413.
     pub max_body_bytes: usize,
     /// Webhook body bytes the node buffers at most, all requests together.

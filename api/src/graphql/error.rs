@@ -19,10 +19,16 @@ pub const FORBIDDEN: &str = "FORBIDDEN";
 pub const BAD_USER_INPUT: &str = "BAD_USER_INPUT";
 pub const NOT_FOUND: &str = "NOT_FOUND";
 pub const QUERY_TOO_COMPLEX: &str = "QUERY_TOO_COMPLEX";
+pub const OVERLOADED: &str = "OVERLOADED";
 pub const UPSTREAM_REJECTED: &str = "UPSTREAM_REJECTED";
 pub const UPSTREAM_UNAVAILABLE: &str = "UPSTREAM_UNAVAILABLE";
 pub const STORE_UNAVAILABLE: &str = "STORE_UNAVAILABLE";
 pub const INTERNAL: &str = "INTERNAL_SERVER_ERROR";
+/// Subscriptions: a `subscribe` past the per-socket limit.
+pub const TOO_MANY_SUBSCRIPTIONS: &str = "TOO_MANY_SUBSCRIPTIONS";
+/// Subscriptions ended by the gateway, with `extensions.resumeAfter`.
+pub const FEED_UNAVAILABLE: &str = "FEED_UNAVAILABLE";
+pub const SHUTTING_DOWN: &str = "SHUTTING_DOWN";
 
 #[derive(Clone, Debug, thiserror::Error)]
 pub enum GqlError {
@@ -44,6 +50,9 @@ pub enum GqlError {
     NotFound(String),
     #[error("{0}")]
     QueryTooComplex(String),
+    /// The node runs as many GraphQL requests as it allows.
+    #[error("{0}")]
+    Overloaded(String),
     /// An outside API answered 4xx; its message is included.
     #[error("{0}")]
     UpstreamRejected(String),
@@ -55,6 +64,8 @@ pub enum GqlError {
     Store(#[from] sea_orm::DbErr),
     #[error("{0}")]
     Internal(String),
+    #[error("one WebSocket holds at most {0} subscriptions at once")]
+    TooManySubscriptions(usize),
 }
 
 impl GqlError {
@@ -65,10 +76,12 @@ impl GqlError {
             Self::BadUserInput(_) | Self::InvalidField { .. } => BAD_USER_INPUT,
             Self::NotFound(_) => NOT_FOUND,
             Self::QueryTooComplex(_) => QUERY_TOO_COMPLEX,
+            Self::Overloaded(_) => OVERLOADED,
             Self::UpstreamRejected(_) => UPSTREAM_REJECTED,
             Self::UpstreamUnavailable(_) => UPSTREAM_UNAVAILABLE,
             Self::Store(_) => STORE_UNAVAILABLE,
             Self::Internal(_) => INTERNAL,
+            Self::TooManySubscriptions(_) => TOO_MANY_SUBSCRIPTIONS,
         }
     }
 

@@ -154,7 +154,7 @@ impl Loader<String> for AccountLoader {
     type Error = DbErr;
 
     async fn load(&self, ids: &[String]) -> Result<HashMap<String, Self::Value>, DbErr> {
-        let found = store::accounts::find_many(&self.0, ids).await?;
+        let found = store::timed(store::accounts::find_many(&self.0, ids)).await?;
         Ok(found.into_iter().map(|a| (a.id.clone(), a)).collect())
     }
 }
@@ -201,13 +201,13 @@ impl Loader<AccountEventsKey> for AccountEventsLoader {
                 types: page.types.clone(),
                 ..EventFilter::default()
             };
-            let rows = store::events::newest_first_per_account(
+            let rows = store::timed(store::events::newest_first_per_account(
                 &self.0,
                 &account_ids,
                 &filter,
                 page.before,
                 page.limit,
-            )
+            ))
             .await?;
             let mut by_account: HashMap<String, Vec<events::Model>> =
                 account_ids.into_iter().map(|id| (id, Vec::new())).collect();
@@ -243,7 +243,12 @@ impl Loader<String> for NotificationConfigLoader {
             .iter()
             .map(|id| (id.clone(), Vec::new()))
             .collect();
-        for config in store::notification_configs::for_accounts(&self.0, account_ids).await? {
+        for config in store::timed(store::notification_configs::for_accounts(
+            &self.0,
+            account_ids,
+        ))
+        .await?
+        {
             if let Some(list) = configs.get_mut(&config.account_id) {
                 list.push(config);
             }
@@ -260,7 +265,7 @@ impl Loader<i64> for FollowUpLoader {
     type Error = DbErr;
 
     async fn load(&self, event_ids: &[i64]) -> Result<HashMap<i64, Self::Value>, DbErr> {
-        let jobs = store::follow_ups::for_events(&self.0, event_ids).await?;
+        let jobs = store::timed(store::follow_ups::for_events(&self.0, event_ids)).await?;
         Ok(jobs.into_iter().map(|job| (job.event_id, job)).collect())
     }
 }

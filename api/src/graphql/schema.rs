@@ -9,16 +9,21 @@ use super::{
     query::Query,
     subscription::Subscription,
 };
-use crate::{clients::canopy::CanopyClient, live::Feed, store::writer::Writer};
+use crate::{
+    clients::canopy::CanopyClient,
+    live::{Feed, Shutdown},
+    store::writer::Writer,
+};
 
 pub type GatewaySchema = Schema<Query, Mutation, Subscription>;
 
-/// The schema, reading `db`, following `feed`, storing through `writer`
-/// and calling `canopy` (when its API is configured). Requests carry their
-/// [`crate::auth::Caller`].
+/// The schema, reading `db`, following `feed` until `shutdown`, storing
+/// through `writer` and calling `canopy` (when its API is configured).
+/// Requests carry their [`crate::auth::Caller`].
 pub fn build(
     db: DatabaseConnection,
     feed: Feed,
+    shutdown: Shutdown,
     writer: Writer,
     canopy: Option<CanopyClient>,
 ) -> GatewaySchema {
@@ -28,6 +33,7 @@ pub fn build(
         .data(feed)
         .data(writer)
         .data(canopy)
+        .data(shutdown)
         .finish()
 }
 

@@ -3,52 +3,111 @@ use std::{collections::VecDeque, sync::Arc, time::Duration};
 
 use entity::events;
 use sea_orm::{DatabaseConnection, DbErr};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
 use super::feed::{Batch, Feed};
 use crate::store;
 
-/// Events a catching-up subscriber reads from the store at once.
-const PAGE: u64 = 500;
+/// Events a catching-up subscriber reads from the store at once...
+const PAGE_ROWS: u64 = 500;
+/// ...and their payload bytes (at least one event): what a catching-up
+/// subscription holds at most, besides the event being sent.
+const PAGE_BYTES: u64 = 1024 * 1024;
+
+/// Why a subscription ended before its client completed it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EndReason {
+    /// The feed's channel closed: its reader stopped.
+    FeedUnavailable,
+    /// The node is shutting down ([`super::Shutdown`]).
+    ShuttingDown,
+}
+
+/// How a subscription ended, and where a new one resumes without missing
+/// or repeating anything: after the last event it delivered (or, when it
+/// delivered none, where it started; `None` only if the store was empty then).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct End {
+    pub reason: EndReason,
+    pub resume_after: Option<i64>,
+}
 
 /// One subscriber's position in the feed: replays from the store what it
 /// has not seen (after a cursor, or after falling behind), then follows the
-/// live feed, delivering each matching event once, in id order.
+/// live feed, delivering each matching event once, in id order, until the
+/// feed stops or the node shuts down.
 pub struct Tail {
+    cursor: Cursor,
+    shutdown: watch::Receiver<bool>,
+    /// The last event id delivered, or the starting point.
+    delivered: i64,
+}
+
+impl Tail {
+    /// With `after`, starts right after that event id; without, after the
+    /// last event the feed has sent. Catches up through the feed's own
+    /// connections, so GraphQL reads cannot starve subscriptions.
+    pub fn new(
+        feed: &Feed,
+        filter: store::events::EventFilter,
+        after: Option<i64>,
+        shutdown: watch::Receiver<bool>,
+    ) -> Self {
+        let (live, head) = feed.subscribe();
+        let position = after.unwrap_or(head);
+        Self {
+            cursor: Cursor {
+                db: feed.db(),
+                filter,
+                live,
+                current: None,
+                position,
+                backlog: VecDeque::new(),
+                catching_up: after.is_some(),
+            },
+            shutdown,
+            delivered: position,
+        }
+    }
+
+    /// The next matching event, or how the subscription ended; nothing
+    /// follows an end.
+    pub async fn next(&mut self) -> Result<Arc<events::Model>, End> {
+        let reason = tokio::select! {
+            biased;
+            // An error here means the node's `Shutdown` is gone: the same.
+            _ = self.shutdown.wait_for(|closing| *closing) => EndReason::ShuttingDown,
+            event = self.cursor.next() => match event {
+                Some(event) => {
+                    self.delivered = event.id;
+                    return Ok(event);
+                }
+                None => EndReason::FeedUnavailable,
+            },
+        };
+        Err(End {
+            reason,
+            resume_after: (self.delivered > 0).then_some(self.delivered),
+        })
+    }
+}
+
+struct Cursor {
     db: DatabaseConnection,
     filter: store::events::EventFilter,
     live: broadcast::Receiver<Batch>,
     /// The live batch being delivered, and the index of its next event.
     current: Option<(Batch, usize)>,
-    /// Every event at or below this id has been delivered or skipped.
+    /// Every event at or below this id has been delivered, skipped, or is
+    /// in `backlog`.
     position: i64,
     backlog: VecDeque<Arc<events::Model>>,
     catching_up: bool,
 }
 
-impl Tail {
-    /// With `after`, starts right after that event id; without, after the
-    /// last event the feed has sent.
-    pub fn new(
-        feed: &Feed,
-        db: DatabaseConnection,
-        filter: store::events::EventFilter,
-        after: Option<i64>,
-    ) -> Self {
-        let (live, head) = feed.subscribe();
-        Self {
-            db,
-            filter,
-            live,
-            current: None,
-            position: after.unwrap_or(head),
-            backlog: Default::default(),
-            catching_up: after.is_some(),
-        }
-    }
-
+impl Cursor {
     /// The next matching event; `None` once the feed has stopped.
-    pub async fn next(&mut self) -> Option<Arc<events::Model>> {
+    async fn next(&mut self) -> Option<Arc<events::Model>> {
         let mut retry = Duration::from_millis(100);
         loop {
             if let Some(event) = self.backlog.pop_front() {
@@ -91,16 +150,19 @@ impl Tail {
     /// it: switching back to live leaves no gap, and ids at or below
     /// `position` are skipped there, so nothing repeats.
     async fn read_backlog(&mut self) -> Result<(), DbErr> {
-        let page =
-            store::events::oldest_first_after(&self.db, Some(&self.filter), self.position, PAGE)
-                .await?;
-        if (page.len() as u64) < PAGE {
-            self.catching_up = false;
-        }
-        if let Some(last) = page.last() {
+        let page = store::timed(store::events::oldest_first_page(
+            &self.db,
+            Some(&self.filter),
+            self.position,
+            PAGE_ROWS,
+            PAGE_BYTES,
+        ))
+        .await?;
+        self.catching_up = page.more;
+        if let Some(last) = page.events.last() {
             self.position = last.id;
         }
-        self.backlog.extend(page.into_iter().map(Arc::new));
+        self.backlog.extend(page.events.into_iter().map(Arc::new));
         Ok(())
     }
 }

@@ -12,8 +12,13 @@ use tokio::{
 
 /// A body not complete after this is answered 408 (contract section 2).
 pub const BODY_TIMEOUT: Duration = Duration::from_secs(30);
-/// Webhook body bytes all requests of a node may hold at once.
+/// Webhook body bytes all requests of a node may hold at once, beyond the
+/// first [`FREE_BYTES`] of each.
 pub const BODY_BUDGET_BYTES: usize = 64 * 1024 * 1024;
+/// What each body may hold without drawing on the budget: the size of
+/// nearly every real delivery, so a budget spent by large or stalled
+/// bodies never sheds an ordinary one (the in-flight limit bounds these).
+pub const FREE_BYTES: usize = 16 * 1024;
 /// The budget is counted in units of this many bytes.
 const UNIT: usize = 1024;
 
@@ -84,7 +89,7 @@ pub async fn read(
         }
         bytes.extend_from_slice(&data);
         // What is allocated counts, not only what is filled.
-        let units = bytes.capacity().div_ceil(UNIT);
+        let units = bytes.capacity().saturating_sub(FREE_BYTES).div_ceil(UNIT);
         if units > held_units {
             let more = u32::try_from(units - held_units).map_err(|_| BodyError::Overloaded)?;
             let permit = budget

@@ -1,20 +1,23 @@
-//! `POST /graphql` (authenticated) and `GET /graphql` (GraphiQL, open), as
-//! the GraphQL-over-HTTP spec says: `application/json` requests, responses
-//! in `application/graphql-response+json` or `application/json` as the
-//! client's `Accept` chooses, with the status codes of that media type.
-use async_graphql::{Extensions, Variables, http::GraphiQLSource};
+//! `POST /graphql` (authenticated) and `GET /graphql` (the console's query
+//! page, open), as the GraphQL-over-HTTP spec says: `application/json`
+//! requests, responses in `application/graphql-response+json` or
+//! `application/json` as the client's `Accept` chooses, with the status
+//! codes of that media type.
+use async_graphql::{Extensions, Variables};
 use axum::{
     Router,
     body::Bytes,
     extract::{DefaultBodyLimit, FromRequestParts, Query, State, rejection::BytesRejection},
     http::{
         HeaderMap, HeaderValue, StatusCode,
-        header::{ACCEPT, ALLOW, CONTENT_TYPE, WWW_AUTHENTICATE},
+        header::{ACCEPT, ALLOW, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE},
         request::Parts,
     },
-    response::{Html, IntoResponse, Response},
+    response::{IntoResponse, Response},
     routing::get,
 };
+use std::time::Duration;
+
 use serde::Deserialize;
 
 use crate::{
@@ -23,9 +26,14 @@ use crate::{
     state::AppState,
 };
 
+/// GraphQL requests a node executes at once; more wait up to [`SLOT_WAIT`],
+/// then are answered 503 `OVERLOADED` with `Retry-After`.
+pub const MAX_CONCURRENT_REQUESTS: usize = 32;
+const SLOT_WAIT: Duration = Duration::from_secs(2);
+
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/graphql", get(graphiql).post(execute))
+        .route("/graphql", get(page).post(execute))
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
 }
 
@@ -188,11 +196,12 @@ struct GetParams {
     query: Option<String>,
 }
 
-/// GraphiQL; a GraphQL request sent as GET is refused (405): operations
-/// run from POST only, which a browser cannot send cross-origin unasked.
-async fn graphiql(Query(params): Query<GetParams>) -> Response {
+/// The console's query page; a GraphQL request sent as GET is refused
+/// (405): operations run from POST only, which a browser cannot send
+/// cross-origin unasked.
+async fn page(Query(params): Query<GetParams>, headers: HeaderMap) -> Response {
     if params.query.is_some() {
-        let message = "GET /graphql serves GraphiQL; send operations as POST with \
+        let message = "GET /graphql serves the query page; send operations as POST with \
                        Content-Type: application/json";
         let mut response = refused(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -204,7 +213,7 @@ async fn graphiql(Query(params): Query<GetParams>) -> Response {
             .insert(ALLOW, HeaderValue::from_static("GET, POST"));
         return response;
     }
-    Html(GraphiQLSource::build().endpoint("/graphql").finish()).into_response()
+    super::console::query_page(headers).await
 }
 
 /// A GraphQL-over-HTTP request encoded in JSON. `null` stands for an
@@ -239,6 +248,21 @@ async fn execute(
     let body = match body {
         Ok(body) => body,
         Err(error) => return refused(StatusCode::BAD_REQUEST, media, error),
+    };
+    // Bounded GraphQL work per node: ingest and subscriptions keep their
+    // share of the CPU and memory however many queries arrive.
+    let Ok(Ok(_slot)) = tokio::time::timeout(SLOT_WAIT, state.graphql_slots.acquire()).await else {
+        let mut response = refused(
+            StatusCode::SERVICE_UNAVAILABLE,
+            media,
+            GqlError::Overloaded(format!(
+                "{MAX_CONCURRENT_REQUESTS} GraphQL requests are running; retry shortly"
+            )),
+        );
+        response
+            .headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from_static("1"));
+        return response;
     };
     let mut request = async_graphql::Request::new(body.query).variables(body.variables);
     request.operation_name = body.operation_name;

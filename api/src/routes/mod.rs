@@ -2,6 +2,7 @@
 //! layer's errors mean in HTTP is decided in this folder only.
 mod body;
 mod client_addr;
+mod console;
 mod error;
 mod graphql;
 mod graphql_ws;
@@ -15,6 +16,7 @@ use axum::{BoxError, Router, error_handling::HandleErrorLayer, middleware};
 use tower::ServiceBuilder;
 
 pub use body::BodyBudget;
+pub use graphql::MAX_CONCURRENT_REQUESTS as MAX_GRAPHQL_REQUESTS;
 
 use crate::{ingest::Source, state::AppState};
 
@@ -31,6 +33,7 @@ pub fn router(state: AppState, sources: Vec<Arc<dyn Source>>, max_in_flight: usi
         .concurrency_limit(max_in_flight);
     let other_sites = middleware::from_fn_with_state(state.clone(), origin::refuse_other_sites);
     let work = Router::new()
+        .merge(console::router())
         .merge(
             graphql::router()
                 .layer(origin::cors(&state))

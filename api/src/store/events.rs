@@ -189,6 +189,67 @@ pub async fn oldest_first_after(
         .await
 }
 
+/// A page of events in id order, and whether it stopped at one of its
+/// bounds (so more may follow).
+pub struct EventPage {
+    pub events: Vec<events::Model>,
+    pub more: bool,
+}
+
+/// Like [`oldest_first_after`], but the page also stops before its events'
+/// payloads and follow-ups would pass `max_bytes` (it always holds at least
+/// one event): live readers hold whole pages, and payloads can be 2 MiB
+/// each. Two statements: the sizes first (an index walk), then the rows
+/// that fit. Ids are dense and committed in order, so both see the same rows.
+pub async fn oldest_first_page(
+    db: &impl ConnectionTrait,
+    filter: Option<&EventFilter>,
+    after: i64,
+    max_rows: u64,
+    max_bytes: u64,
+) -> Result<EventPage, DbErr> {
+    use events::Column;
+    let condition = filter
+        .map_or_else(Condition::all, EventFilter::condition)
+        .add(Column::Id.gt(after));
+    let sizes: Vec<(i64, i64)> = events::Entity::find()
+        .select_only()
+        .column(Column::Id)
+        .column_as(
+            Expr::cust(
+                "CAST(octet_length(payload) + COALESCE(octet_length(follow_up), 0) AS BIGINT)",
+            ),
+            "size",
+        )
+        .filter(condition.clone())
+        .order_by_asc(Column::Id)
+        .limit(max_rows)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let (mut fitting, mut total) = (0, 0);
+    for (_, size) in &sizes {
+        total += size;
+        if fitting > 0 && total > max_bytes as i64 {
+            break;
+        }
+        fitting += 1;
+    }
+    let more = fitting < sizes.len() || sizes.len() as u64 == max_rows;
+    let Some(&(last, _)) = fitting.checked_sub(1).and_then(|i| sizes.get(i)) else {
+        return Ok(EventPage {
+            events: Vec::new(),
+            more,
+        });
+    };
+    let events = events::Entity::find()
+        .filter(condition.add(Column::Id.lte(last)))
+        .order_by_asc(Column::Id)
+        .all(db)
+        .await?;
+    Ok(EventPage { events, more })
+}
+
 /// Stored times have microseconds. A finer bound rounded up to them selects
 /// the same rows (`t >= b` iff `t >= ceil(b)` for such `t`, and likewise for
 /// `<`) and compares exactly on both backends: PostgreSQL would otherwise

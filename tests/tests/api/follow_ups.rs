@@ -25,10 +25,7 @@ use crate::{
         COMPANY, answer_everything, answer_for, callback, reading_from, received,
     },
     graphql_support::{PII_KEY, READ_KEY, gql, with_keys},
-    helpers::{
-        Backend, TestApp, TestStore, ready_becomes, spawn_app_with, spawn_on, stored_id,
-        test_config,
-    },
+    helpers::{Backend, TestApp, TestStore, spawn_app_with, spawn_on, stored_id, test_config},
     on_both_backends,
 };
 
@@ -265,8 +262,8 @@ async fn a_crashed_worker_is_restarted_and_does_its_jobs(backend: Backend) {
     app.faults.crash_jobs();
     // The callback wakes the worker, which crashes before claiming it.
     let id = stored_id(post_callback(&app, &[], &fixture("0_credit_limit_updated")).await).await;
-    ready_becomes(&app, 503).await;
-    ready_becomes(&app, 200).await;
+    app.status_becomes("/readyz", 503).await;
+    app.status_becomes("/readyz", 200).await;
     let job = app.settled_follow_up(id).await;
     assert_eq!((job.state.as_str(), job.attempts), ("done", 1));
     assert_eq!(received(&api).await.len(), 2);

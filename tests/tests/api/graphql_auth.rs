@@ -41,11 +41,11 @@ async fn missing_or_unknown_keys_are_unauthenticated(backend: Backend) {
         "Bearer"
     );
 
-    // GraphiQL needs no key.
+    // The query page (the console's, which replaced GraphiQL) needs no key.
     let page = app.http.get(app.url("/graphql")).send().await.unwrap();
     assert_eq!(page.status().as_u16(), 200);
     let html = page.text().await.unwrap();
-    assert!(html.to_lowercase().contains("graphiql"), "{html}");
+    assert!(html.contains("/console/js/app.js"), "{html}");
 }
 
 async fn roles_are_cumulative_and_admin_fields_forbidden_below_admin(backend: Backend) {

@@ -204,7 +204,8 @@ impl CountingSchema {
         // Nothing is committed through this schema; the feed only has to
         // exist, and it reads through a connection that is not counted.
         let (_, committed) = tokio::sync::watch::channel(0);
-        let feed = api::live::Feed::start(db.clone(), committed, Default::default())
+        let poll = api::config::DEFAULT_FEED_POLL_INTERVAL;
+        let feed = api::live::Feed::start(db.clone(), committed, poll, Default::default())
             .await
             .unwrap();
         let statements = Arc::new(AtomicUsize::new(0));
@@ -217,6 +218,7 @@ impl CountingSchema {
             schema: api::graphql::build(
                 db.clone(),
                 feed,
+                api::live::Shutdown::default(),
                 api::store::writer::Writer::spawn(db, Default::default()),
                 None,
             ),

@@ -128,6 +128,8 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub faults: Arc<Faults>,
     recorder: Recorder,
+    /// Ends the node's subscriptions as graceful shutdown does.
+    pub live_shutdown: api::live::Shutdown,
     /// Held so the store outlives the app.
     _store: TestStore,
 }
@@ -154,6 +156,15 @@ pub fn test_config(database_url: &str) -> Config {
     }
 }
 
+/// rustls needs its provider chosen once per process before any client
+/// (reqwest's included) is built.
+pub fn install_crypto() {
+    static CRYPTO: Once = Once::new();
+    CRYPTO.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
 pub async fn spawn_app(backend: Backend) -> TestApp {
     spawn_app_with(backend, |_| {}).await
 }
@@ -167,20 +178,11 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -
 
 /// Starts the gateway with `config` (whose store URL may differ from
 /// `store.url`, e.g. through a proxy); `db` is a direct connection for checks.
-/// reqwest is built without a crypto provider of its own (as the gateway's
-/// `main` does, tests install ring once).
-pub fn install_crypto() {
-    static CRYPTO: Once = Once::new();
-    CRYPTO.call_once(|| {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    });
-}
-
 pub async fn spawn_on(store: TestStore, config: Config) -> TestApp {
     install_crypto();
     let app = App::build(config).await.expect("gateway starts");
     let addr = app.local_addr();
-    let (faults, recorder) = (app.faults(), app.recorder());
+    let (faults, recorder, live_shutdown) = (app.faults(), app.recorder(), app.live_shutdown());
     tokio::spawn(app.run_until_stopped(std::future::pending()));
     let db = Database::connect(&store.url)
         .await
@@ -191,6 +193,7 @@ pub async fn spawn_on(store: TestStore, config: Config) -> TestApp {
         http: reqwest::Client::new(),
         faults,
         recorder,
+        live_shutdown,
         _store: store,
     }
 }
@@ -250,6 +253,17 @@ impl TestApp {
         settled_follow_up(&self.db, id, std::time::Duration::from_secs(30)).await
     }
 
+    /// Polls `GET path` until it answers `status` (within 10 s).
+    pub async fn status_becomes(&self, path: &str, status: u16) {
+        for _ in 0..200 {
+            if self.get_status(path).await == status {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("{path} never answered {status}");
+    }
+
     pub async fn post_canopy(&self, body: impl Into<reqwest::Body>) -> reqwest::Response {
         self.http
             .post(self.url("/webhooks/canopy"))
@@ -293,17 +307,6 @@ impl TestApp {
             .unwrap()
             .unwrap_or_else(|| panic!("account {id} is stored"))
     }
-}
-
-/// Polls `/readyz` until it answers `status` (within 10 s).
-pub async fn ready_becomes(app: &TestApp, status: u16) {
-    for _ in 0..200 {
-        if app.get_status("/readyz").await == status {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("/readyz never answered {status}");
 }
 
 /// The follow-up job of event `id` in `db` once it is no longer pending.

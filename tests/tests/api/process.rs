@@ -73,6 +73,18 @@ impl GatewayProcess {
     }
 }
 
+/// The resident memory of process `pid` now (`VmRSS`).
+pub fn resident_bytes(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("its status");
+    let kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .expect("VmRSS");
+    kib * 1024
+}
+
 /// `target/<profile>/gateway`, next to `target/<profile>/deps/<this test>`.
 fn binary() -> PathBuf {
     let test = std::env::current_exe().expect("the test binary's path");

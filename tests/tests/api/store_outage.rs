@@ -193,10 +193,22 @@ async fn graphql_holding_every_read_connection_never_fails_a_delivery() {
         tokio::time::sleep(Duration::from_millis(500)).await;
         let answers = join_all((0..50).map(|n| app.post_canopy(numbered(n)))).await;
         let statuses: Vec<u16> = answers.iter().map(|r| r.status().as_u16()).collect();
+        // Held past the GraphQL slot wait, so the reads beyond the node's
+        // bound are shed rather than queued.
+        tokio::time::sleep(Duration::from_secs(3)).await;
         lock.rollback().await.unwrap();
         statuses
     };
-    let (_, statuses) = tokio::join!(reads, deliveries);
+    let (reads, statuses) = tokio::join!(reads, deliveries);
     assert_eq!(statuses, vec![202; 50]);
     assert_eq!(app.events().await.len(), 50);
+    let codes: Vec<String> = reads
+        .iter()
+        .map(|r| match r.json.get("errors") {
+            Some(errors) => format!("{} {}", r.status, errors[0]["extensions"]["code"]),
+            None => format!("{} data", r.status),
+        })
+        .collect();
+    let shed = codes.iter().filter(|c| *c == "503 \"OVERLOADED\"").count();
+    assert_eq!(shed, 40 - api::routes::MAX_GRAPHQL_REQUESTS, "{codes:?}");
 }

@@ -4,7 +4,7 @@ use std::{
     collections::HashSet,
     net::SocketAddr,
     process::{Child, Command, Stdio},
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use api::{
@@ -23,13 +23,18 @@ use crate::{
     ws::{Protocol, Refusal, WsClient},
 };
 
-const SUBSCRIPTION: &str = "subscription($filter: EventFilter, $after: String) {
+pub const SUBSCRIPTION: &str = "subscription($filter: EventFilter, $after: String) {
     events(filter: $filter, after: $after) { id cursor type accountId payload }
 }";
 
 on_both_backends!(resubscribing_with_the_last_cursor_gets_exactly_what_was_missed);
 
-/// Gateway nodes sharing one store and one Redis channel.
+/// Longer than any wait in these tests: across nodes, only Redis wake-ups
+/// deliver events in time.
+const NO_POLL: Duration = Duration::from_secs(600);
+
+/// Gateway nodes sharing one store and one Redis channel; their feeds do not
+/// poll the store.
 async fn nodes(store: &TestStore, count: usize, redis_url: &str) -> Vec<TestApp> {
     let channel = format!("gwtest:{}", uuid::Uuid::new_v4().simple());
     let mut apps = Vec::new();
@@ -37,13 +42,14 @@ async fn nodes(store: &TestStore, count: usize, redis_url: &str) -> Vec<TestApp>
         let mut config = node_config(store);
         config.redis_url = Some(redis_url.to_owned());
         config.redis_channel = channel.clone();
+        config.feed_poll_interval = NO_POLL;
         apps.push(spawn_on(store.share(), config).await);
     }
     apps
 }
 
 /// A single gateway node (in-process pub/sub) on `store`.
-async fn one_node(store: &TestStore) -> TestApp {
+pub async fn one_node(store: &TestStore) -> TestApp {
     spawn_on(store.share(), node_config(store)).await
 }
 
@@ -53,7 +59,7 @@ fn node_config(store: &TestStore) -> Config {
     config
 }
 
-async fn subscriber(
+pub async fn subscriber(
     app: &TestApp,
     protocol: Protocol,
     key: &str,
@@ -72,12 +78,12 @@ async fn subscriber(
 }
 
 /// An unfiltered `read` subscriber starting after event `after`.
-async fn reader(app: &TestApp, protocol: Protocol, after: i64) -> WsClient {
+pub async fn reader(app: &TestApp, protocol: Protocol, after: i64) -> WsClient {
     subscriber(app, protocol, READ_KEY, Value::Null, Some(after)).await
 }
 
 /// The next event on subscription "1".
-async fn next_event(client: &mut WsClient) -> Value {
+pub async fn next_event(client: &mut WsClient) -> Value {
     let payload = client.next_payload().await;
     assert!(
         payload.get("errors").is_none(),
@@ -86,12 +92,12 @@ async fn next_event(client: &mut WsClient) -> Value {
     payload["data"]["events"].clone()
 }
 
-fn position(event: &Value) -> i64 {
+pub fn position(event: &Value) -> i64 {
     let cursor = event["cursor"].as_str().expect("cursor");
     ids::parse_id_cursor(CursorKind::Event, cursor).expect("an event cursor")
 }
 
-fn numbered(n: usize) -> String {
+pub fn numbered(n: usize) -> String {
     signed(
         "account_calculations_change",
         json!({"account_id": format!("acct-{}", n % 7), "available_credit_cents": n}),
@@ -101,16 +107,16 @@ fn numbered(n: usize) -> String {
 /// Stores one event before a test's own and returns its id: subscribing
 /// after it starts the stream at a known point, so nothing races the
 /// subscription.
-async fn marker(app: &TestApp) -> i64 {
+pub async fn marker(app: &TestApp) -> i64 {
     let response = app
-        .post_canopy(signed("marker", json!({"note": "start"})))
+        .post_canopy(signed("marker", json!({"note": uuid::Uuid::new_v4()})))
         .await;
     assert_eq!(response.status().as_u16(), 202);
     let body: Value = response.json().await.unwrap();
     ids::parse_event_id(body["id"].as_str().unwrap()).expect("an event id")
 }
 
-async fn ingest(app: &TestApp, bodies: impl IntoIterator<Item = String>) {
+pub async fn ingest(app: &TestApp, bodies: impl IntoIterator<Item = String>) {
     for body in bodies {
         let status = app.post_canopy(body).await.status().as_u16();
         assert_eq!(status, 202);
@@ -158,21 +164,56 @@ async fn events_reach_subscribers_on_every_node_filtered_and_masked() {
         "pii key sees PII"
     );
 
-    // Completing ends the subscription: later events are not sent on it.
-    on_b.complete("1").await;
-    on_a.complete("1").await;
+    // Completing ends a subscription: nothing more comes on its id. A second
+    // subscription on each socket shows when the next event has been
+    // delivered, so the silence on the first one means something.
+    let seen = [position(&update), position(&seen_on_b)];
+    for (client, after) in [&mut on_a, &mut on_b].into_iter().zip(seen) {
+        client.complete("1").await;
+        let completed = client.receive().await.unwrap();
+        assert_eq!(completed, json!({"type": "complete", "id": "1"}));
+        let variables = json!({"after": ids::event_cursor(after)});
+        client.subscribe("2", SUBSCRIPTION, variables).await;
+    }
     let mut later = canopy_fixture("account_update")["data"].clone();
     later["changed_at"] = json!("2024-01-01T00:00:00Z");
     ingest(b, [signed("account_update", later)]).await;
     for client in [&mut on_a, &mut on_b] {
+        let message = client.receive().await.unwrap();
+        assert_eq!(message["id"], "2", "only the open subscription: {message}");
+        assert_eq!(
+            message["payload"]["data"]["events"]["type"],
+            "account_update"
+        );
         let quiet = tokio::time::timeout(Duration::from_millis(700), client.receive()).await;
-        if let Ok(Ok(message)) = quiet {
-            assert_eq!(
-                message["type"], "complete",
-                "nothing but completion after complete: {message}"
-            );
-        }
+        assert!(quiet.is_err(), "nothing more on either id: {quiet:?}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_wakes_subscribers_on_another_node_at_once() {
+    const EVENTS: usize = 21;
+    let store = TestStore::new(Backend::Postgres).await;
+    let apps = nodes(&store, 2, "redis://127.0.0.1:6379").await;
+    let start = marker(&apps[0]).await;
+    let mut on_b = reader(&apps[1], Protocol::TransportWs, start).await;
+    let mut delays = Vec::with_capacity(EVENTS);
+    for n in 0..EVENTS {
+        ingest(&apps[0], [numbered(n)]).await;
+        let answered = Instant::now();
+        let event = next_event(&mut on_b).await;
+        delays.push(answered.elapsed());
+        assert_eq!(event["payload"]["available_credit_cents"], n);
+    }
+    delays.sort();
+    let median = delays[EVENTS / 2];
+    println!(
+        "202 on one node to a subscriber on the other: median {median:?}, max {:?}",
+        delays[EVENTS - 1]
+    );
+    // The contract says under 250 ms; held loosely here (a loaded machine),
+    // and far under the feed's poll, which these nodes never reach.
+    assert!(median < Duration::from_secs(1), "median {median:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -275,7 +316,7 @@ async fn one_subscriber_per_node(apps: &[TestApp]) -> (i64, Vec<WsClient>) {
 }
 
 /// Receives `count` events and checks each comes once, in increasing cursor order.
-async fn receive_in_order(client: &mut WsClient, count: usize) -> Vec<i64> {
+pub async fn receive_in_order(client: &mut WsClient, count: usize) -> Vec<i64> {
     let mut positions = Vec::with_capacity(count);
     for _ in 0..count {
         let at = position(&next_event(client).await);
@@ -413,72 +454,4 @@ async fn a_redis_restart_loses_no_event() {
         .await
         .unwrap();
     assert_eq!(ready["redis"], "up", "reconnected: {ready}");
-}
-
-fn resident_bytes() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let kib: u64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .expect("VmRSS");
-    kib * 1024
-}
-
-/// The bound this test holds the node to while one subscriber reads nothing.
-const STALLED_GROWTH_LIMIT: u64 = 96 * 1024 * 1024;
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_stalled_subscriber_keeps_memory_bounded_then_catches_up() {
-    const EVENTS: i64 = 50_000;
-    const CHUNK: i64 = 2_500;
-    let store = TestStore::new(Backend::Postgres).await;
-    let app = one_node(&store).await;
-    let start = marker(&app).await;
-    let mut stalled = reader(&app, Protocol::TransportWs, start).await;
-    let mut healthy = reader(&app, Protocol::Legacy, start).await;
-
-    // The events are committed straight into the store (the HTTP path is
-    // tested elsewhere; here 50,000 of them must flow quickly); the feed
-    // finds them as it finds events committed by another node.
-    let event = api::event::NewEvent {
-        source: api::event::SourceKind::Canopy,
-        event_type: "account_calculations_change".into(),
-        account_id: Some("acct-1".into()),
-        dedup_key: None,
-        occurred_at: None,
-        payload:
-            json!({"account_id": "acct-1", "available_credit_cents": 1, "padding": "x".repeat(400)})
-                .to_string(),
-        content_type: None,
-        account_change: None,
-        follow_up: None,
-    };
-    let before = resident_bytes();
-    let mut peak = before;
-    for first in (start + 1..=start + EVENTS).step_by(CHUNK as usize) {
-        let rows: Vec<(i64, &api::event::NewEvent)> =
-            (first..first + CHUNK).map(|id| (id, &event)).collect();
-        api::store::events::insert_many(&app.db, &rows, api::clock::now())
-            .await
-            .unwrap();
-        // The healthy subscriber keeps up while the stalled one reads nothing.
-        let got = receive_in_order(&mut healthy, CHUNK as usize).await;
-        assert_eq!(got.last(), Some(&(first + CHUNK - 1)));
-        peak = peak.max(resident_bytes());
-    }
-    let growth = peak.saturating_sub(before);
-    println!(
-        "resident memory grew {} KiB while {EVENTS} events flowed past a stalled subscriber",
-        growth / 1024
-    );
-    assert!(
-        growth < STALLED_GROWTH_LIMIT,
-        "memory grew {growth} bytes with a stalled subscriber"
-    );
-    // It reads again: it catches up from the store, every event once, in order.
-    let positions = receive_in_order(&mut stalled, EVENTS as usize).await;
-    assert_eq!(positions.first(), Some(&(start + 1)));
-    assert_eq!(positions.last(), Some(&(start + EVENTS)));
 }

@@ -38,7 +38,7 @@ impl AccountsMutation {
             let change = ingest::canopy::account_state(id.to_string(), object, asked_at);
             let writer = ctx.data_unchecked::<Writer>();
             writer.apply_account(change, ok).await?;
-            store::accounts::find(db(ctx), &id)
+            store::timed(store::accounts::find(db(ctx), &id))
                 .await?
                 .map(Account)
                 .ok_or_else(|| GqlError::Internal("the refreshed account is not stored".to_owned()))

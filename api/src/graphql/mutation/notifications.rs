@@ -55,10 +55,12 @@ impl NotificationsMutation {
                 time: body.time,
                 periodic_interval: body.periodic_interval,
             };
-            let saved = store::notification_configs::save(db(ctx), config, ok).await?;
+            let saved =
+                store::timed(store::notification_configs::save(db(ctx), config, ok)).await?;
             // Whether it is in force depends on the account's other configs.
             let account = [saved.account_id.clone()];
-            let rows = store::notification_configs::for_accounts(db(ctx), &account).await?;
+            let rows =
+                store::timed(store::notification_configs::for_accounts(db(ctx), &account)).await?;
             let saved_id = saved.id.to_string();
             NotificationConfig::for_account(rows)?
                 .into_iter()

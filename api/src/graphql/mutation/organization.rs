@@ -18,7 +18,7 @@ impl OrganizationMutation {
     async fn replay_failed_canopy_events(&self, ctx: &Context<'_>) -> GqlResult<bool> {
         audited(ctx, |ok| async move {
             canopy(ctx)?.replay_failed_events().await?;
-            store::audit_log::insert(db(ctx), ok).await?;
+            store::timed(store::audit_log::insert(db(ctx), ok)).await?;
             Ok(true)
         })
         .await

@@ -21,7 +21,9 @@ impl AccountsQuery {
     /// The account with this id; null when there is none.
     #[graphql(guard = "RoleGuard(Role::Read)")]
     async fn account(&self, ctx: &Context<'_>, id: ID) -> GqlResult<Option<Account>> {
-        Ok(store::accounts::find(db(ctx), &id).await?.map(Account))
+        Ok(store::timed(store::accounts::find(db(ctx), &id))
+            .await?
+            .map(Account))
     }
 
     /// Accounts in id order.
@@ -35,9 +37,13 @@ impl AccountsQuery {
     ) -> GqlResult<Connection<Account>> {
         let page = Page::new(first)?;
         let after = after_key(CursorKind::Account, after.as_deref())?;
-        let rows =
-            store::accounts::page(db(ctx), status.as_deref(), after.as_deref(), page.limit())
-                .await?;
+        let rows = store::timed(store::accounts::page(
+            db(ctx),
+            status.as_deref(),
+            after.as_deref(),
+            page.limit(),
+        ))
+        .await?;
         Ok(Connection::from_rows(rows, page, Account))
     }
 }

@@ -28,7 +28,12 @@ impl AdminQuery {
     ) -> GqlResult<Connection<RejectedDelivery>> {
         let page = Page::new(first)?;
         let before = after_id(CursorKind::RejectedDelivery, after.as_deref())?;
-        let rows = store::rejections::newest_first(db(ctx), before, page.limit()).await?;
+        let rows = store::timed(store::rejections::newest_first(
+            db(ctx),
+            before,
+            page.limit(),
+        ))
+        .await?;
         Ok(Connection::from_rows(rows, page, RejectedDelivery))
     }
 
@@ -42,7 +47,12 @@ impl AdminQuery {
     ) -> GqlResult<Connection<AuditEntry>> {
         let page = Page::new(first)?;
         let before = after_id(CursorKind::AuditEntry, after.as_deref())?;
-        let rows = store::audit_log::newest_first(db(ctx), before, page.limit()).await?;
+        let rows = store::timed(store::audit_log::newest_first(
+            db(ctx),
+            before,
+            page.limit(),
+        ))
+        .await?;
         Ok(Connection::from_rows(rows, page, AuditEntry))
     }
 }

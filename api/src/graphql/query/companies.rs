@@ -16,6 +16,8 @@ impl CompaniesQuery {
     /// null until one has.
     #[graphql(guard = "RoleGuard(Role::Read)")]
     async fn company(&self, ctx: &Context<'_>, id: ID) -> GqlResult<Option<Company>> {
-        Ok(store::companies::find(db(ctx), &id).await?.map(Company))
+        Ok(store::timed(store::companies::find(db(ctx), &id))
+            .await?
+            .map(Company))
     }
 }

@@ -24,7 +24,9 @@ impl EventsQuery {
         let Some(id) = ids::parse_event_id(&id) else {
             return Ok(None);
         };
-        Ok(store::events::find(db(ctx), id).await?.map(Event))
+        Ok(store::timed(store::events::find(db(ctx), id))
+            .await?
+            .map(Event))
     }
 
     /// Stored events, newest first (reverse commit order).
@@ -39,7 +41,13 @@ impl EventsQuery {
         let page = Page::new(first)?;
         let before = after_id(CursorKind::Event, after.as_deref())?;
         let filter = filter.unwrap_or_default().into_store()?;
-        let rows = store::events::newest_first(db(ctx), &filter, before, page.limit()).await?;
+        let rows = store::timed(store::events::newest_first(
+            db(ctx),
+            &filter,
+            before,
+            page.limit(),
+        ))
+        .await?;
         Ok(Connection::from_rows(rows, page, Event))
     }
 }

@@ -20,7 +20,7 @@ impl NotificationConfigsQuery {
         account_id: ID,
     ) -> GqlResult<Vec<NotificationConfig>> {
         let ids = [account_id.to_string()];
-        let rows = store::notification_configs::for_accounts(db(ctx), &ids).await?;
+        let rows = store::timed(store::notification_configs::for_accounts(db(ctx), &ids)).await?;
         NotificationConfig::for_account(rows)
     }
 }

@@ -33,9 +33,9 @@ impl Company {
     ) -> GqlResult<Connection<CompanyRecord>> {
         let page = Page::new(first)?;
         let after = after_key(CursorKind::CompanyRecord, after.as_deref())?;
-        let rows =
-            store::companies::records(db(ctx), &self.0.id, kind, after.as_deref(), page.limit())
-                .await?;
+        let records =
+            store::companies::records(db(ctx), &self.0.id, kind, after.as_deref(), page.limit());
+        let rows = store::timed(records).await?;
         Ok(Connection::from_rows(rows, page, CompanyRecord))
     }
 }
@@ -117,7 +117,8 @@ impl Company {
             account_id: Some(self.0.id.clone()),
             ..EventFilter::default()
         };
-        let rows = store::events::newest_first(db(ctx), &filter, before, page.limit()).await?;
+        let events = store::events::newest_first(db(ctx), &filter, before, page.limit());
+        let rows = store::timed(events).await?;
         Ok(Connection::from_rows(rows, page, Event))
     }
 

@@ -370,6 +370,7 @@ async fn write_follow_up(db: &DatabaseConnection, finished: Finished) -> Result<
     let txn = begin_in_commit_order(db).await?;
     let now = clock::now();
     if !follow_ups::finish(&txn, finished.id, finished.claim, now).await? {
+        txn.rollback().await?;
         return Ok(false);
     }
     events::set_follow_up(&txn, finished.event_id, finished.follow_up).await?;

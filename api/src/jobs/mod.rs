@@ -239,9 +239,9 @@ impl Worker {
         let now = clock::now();
         let kind = job.follow_up.kind();
         let age = (now - job.created_at).to_std().unwrap_or_default();
-        let recorded = if age >= self.policy.give_up_after {
+        let giving_up = age >= self.policy.give_up_after;
+        let recorded = if giving_up {
             tracing::error!(job = job.id, kind, attempts = job.claim, %error, "follow-up given up");
-            metrics::counter!("gateway_follow_ups_failed_total", "kind" => kind).increment(1);
             store::timed(follow_ups::give_up(&self.db, job.id, job.claim, error, now)).await
         } else {
             let wait = backoff::delay(job.claim);
@@ -252,9 +252,15 @@ impl Worker {
             ))
             .await
         };
-        if let Err(error) = recorded {
+        match recorded {
+            Ok(true) if giving_up => {
+                metrics::counter!("gateway_follow_ups_failed_total", "kind" => kind).increment(1);
+            }
+            Ok(_) => {}
             // The lease runs out, and the job is claimed again then.
-            tracing::warn!(job = job.id, %error, "could not record the follow-up's failure");
+            Err(error) => {
+                tracing::warn!(job = job.id, %error, "could not record the follow-up's failure");
+            }
         }
     }
 }

@@ -14,10 +14,11 @@ use tower::ServiceExt;
 
 use crate::{
     auth::Auth,
-    clients::canopy::CanopyClient,
+    clients::{canopy::CanopyClient, embedded_funding::EmbeddedFundingClient},
     config::Config,
     faults::Faults,
     graphql, ingest,
+    jobs::{self, Jobs},
     live::{Feed, PubSub, Shutdown},
     routes::{self, BodyBudget},
     state::AppState,
@@ -76,6 +77,21 @@ impl App {
             .as_ref()
             .map(CanopyClient::new)
             .transpose()?;
+        let clients = jobs::Clients {
+            embedded_funding: config
+                .embedded_funding_api
+                .as_ref()
+                .map(EmbeddedFundingClient::new)
+                .transpose()?,
+            canopy: canopy.clone(),
+        };
+        let jobs = Jobs::spawn(
+            pools.jobs.clone(),
+            writer.clone(),
+            clients,
+            config.follow_ups,
+            faults.clone(),
+        );
         let shutdown = Shutdown::default();
         let state = AppState {
             schema: graphql::build(
@@ -88,6 +104,7 @@ impl App {
             graphql_slots: Arc::new(Semaphore::new(routes::MAX_GRAPHQL_REQUESTS)),
             writer,
             recorder: recorder.clone(),
+            jobs,
             feed,
             pubsub,
             cors_origins: config.cors_origins.into(),

@@ -6,9 +6,10 @@ use ipnet::IpNet;
 
 use crate::{
     auth::{self, ApiKey},
-    clients::canopy::CanopyApiConfig,
+    clients::{canopy::CanopyApiConfig, embedded_funding::EmbeddedFundingApiConfig},
     env::Env,
     ingest::SourcesConfig,
+    jobs,
 };
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://gateway.db?mode=rwc";
@@ -40,6 +41,10 @@ pub struct Config {
     pub sources: SourcesConfig,
     /// Unset: mutations that call Canopy say it is not configured.
     pub canopy_api: Option<CanopyApiConfig>,
+    /// Unset: Embedded Funding callbacks are stored without follow-ups.
+    pub embedded_funding_api: Option<EmbeddedFundingApiConfig>,
+    /// How the follow-up queue retries and gives up.
+    pub follow_ups: jobs::Policy,
     /// The live feed reads the store at least this often without a wake-up
     /// (not an environment variable; tests lengthen it so that only Redis
     /// can deliver across nodes in time).
@@ -60,6 +65,8 @@ impl Default for Config {
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             sources: SourcesConfig::default(),
             canopy_api: None,
+            embedded_funding_api: None,
+            follow_ups: jobs::Policy::default(),
             feed_poll_interval: DEFAULT_FEED_POLL_INTERVAL,
         }
     }
@@ -88,6 +95,11 @@ impl Config {
         if max_in_flight == 0 {
             bail!("GATEWAY_MAX_IN_FLIGHT must be greater than 0");
         }
+        let sources = SourcesConfig::from_env(&env)?;
+        let canopy_api = CanopyApiConfig::from_env(&env)?;
+        if !sources.canopy.double_check.is_empty() && canopy_api.is_none() {
+            bail!("CANOPY_DOUBLE_CHECK is set, so CANOPY_API_URL (and its credentials) are needed");
+        }
         Ok(Self {
             database_url: env.get("DATABASE_URL").unwrap_or(defaults.database_url),
             addr: env
@@ -102,26 +114,15 @@ impl Config {
                 .collect::<anyhow::Result<_>>()?,
             redis_url: env.get("REDIS_URL"),
             redis_channel: env.get("REDIS_CHANNEL").unwrap_or(defaults.redis_channel),
-            trusted_proxies: parse_networks(&env, "TRUSTED_PROXIES")?,
+            trusted_proxies: env.networks("TRUSTED_PROXIES")?,
             max_in_flight,
-            sources: SourcesConfig::from_env(&env)?,
-            canopy_api: CanopyApiConfig::from_env(&env)?,
+            sources,
+            canopy_api,
+            embedded_funding_api: EmbeddedFundingApiConfig::from_env(&env)?,
+            follow_ups: defaults.follow_ups,
             feed_poll_interval: defaults.feed_poll_interval,
         })
     }
-}
-
-/// A comma list of CIDRs or single addresses (a single address is its own /32 or /128).
-pub fn parse_networks(env: &Env<'_>, name: &str) -> anyhow::Result<Vec<IpNet>> {
-    env.list(name)
-        .iter()
-        .map(|entry| {
-            entry
-                .parse::<IpNet>()
-                .or_else(|_| entry.parse::<std::net::IpAddr>().map(IpNet::from))
-                .map_err(|_| anyhow::anyhow!("{name}: {entry:?} is not an IP address or CIDR"))
-        })
-        .collect()
 }
 
 /// An origin as a browser sends it in `Origin`: `scheme://host[:port]`,
@@ -250,6 +251,56 @@ mod tests {
         ] {
             assert!(config(&[("GATEWAY_CORS_ORIGINS", bad)]).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn loanpro_and_embedded_funding_read_their_variables() {
+        let c = config(&[
+            ("LOANPRO_WEBHOOK_TOKENS", "new-token, old-token"),
+            ("EMBEDDED_FUNDING_ALLOWED_IPS", "10.0.0.0/8, 192.0.2.1"),
+            ("EMBEDDED_FUNDING_CALLBACK_TOKEN", "cb-token"),
+            ("EMBEDDED_FUNDING_API_URL", "https://ef.example"),
+            ("EMBEDDED_FUNDING_API_KEY", "ef-key"),
+        ])
+        .unwrap();
+        assert_eq!(c.sources.loanpro.webhook_tokens.len(), 2);
+        let ef = &c.sources.embedded_funding;
+        let nets: Vec<String> = ef.allowed_ips.iter().map(ToString::to_string).collect();
+        assert_eq!(nets, ["10.0.0.0/8", "192.0.2.1/32"]);
+        assert_eq!(
+            ef.callback_token.as_ref().map(Secret::expose),
+            Some("cb-token")
+        );
+        assert!(ef.follow_ups && c.embedded_funding_api.is_some());
+        let printed = format!("{c:?}");
+        for secret in ["new-token", "cb-token", "ef-key"] {
+            assert!(!printed.contains(secret), "{secret}");
+        }
+        let defaults = config(&[]).unwrap();
+        assert_eq!(defaults.sources.embedded_funding.allowed_ips.len(), 4);
+        assert!(!defaults.sources.embedded_funding.follow_ups);
+        assert!(defaults.embedded_funding_api.is_none());
+        assert!(defaults.sources.loanpro.webhook_tokens.is_empty());
+    }
+
+    #[test]
+    fn double_checking_needs_canopys_api() {
+        let error = config(&[("CANOPY_DOUBLE_CHECK", "account_delinquency")]).unwrap_err();
+        assert!(error.to_string().contains("CANOPY_API_URL"), "{error}");
+        let c = config(&[
+            (
+                "CANOPY_DOUBLE_CHECK",
+                "account_delinquency, minimum_payment_missed",
+            ),
+            ("CANOPY_API_URL", "https://canopy.example"),
+            ("CANOPY_CLIENT_ID", "id"),
+            ("CANOPY_CLIENT_SECRET", "secret"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.sources.canopy.double_check,
+            ["account_delinquency", "minimum_payment_missed"]
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use std::{fmt::Display, str::FromStr};
 
 use anyhow::Context;
+use ipnet::IpNet;
 
 pub struct Env<'a> {
     lookup: &'a dyn Fn(&str) -> Option<String>,
@@ -42,5 +43,30 @@ impl<'a> Env<'a> {
                     .with_context(|| format!("{name} is not {what}: {v:?}"))
             })
             .transpose()
+    }
+
+    /// A comma list of CIDRs or single addresses (a single address is its
+    /// own /32 or /128).
+    pub fn networks(&self, name: &str) -> anyhow::Result<Vec<IpNet>> {
+        self.list(name)
+            .iter()
+            .map(|entry| {
+                entry
+                    .parse::<IpNet>()
+                    .or_else(|_| entry.parse::<std::net::IpAddr>().map(IpNet::from))
+                    .map_err(|_| anyhow::anyhow!("{name}: {entry:?} is not an IP address or CIDR"))
+            })
+            .collect()
+    }
+
+    /// Runs `read` on an environment of just `vars`.
+    #[cfg(test)]
+    pub fn with_vars<T>(vars: &[(&str, &str)], read: impl FnOnce(&Env<'_>) -> T) -> T {
+        let lookup = |name: &str| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        };
+        read(&Env::new(&lookup))
     }
 }

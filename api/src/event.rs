@@ -3,6 +3,7 @@
 use std::fmt;
 
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
 /// Where an event came from; stored as its lowercase name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -41,6 +42,53 @@ pub struct NewEvent {
     pub payload: String,
     pub content_type: Option<String>,
     pub account_change: Option<AccountChange>,
+    /// Work owed once the event is stored: a durable job, inserted in the
+    /// event's own transaction, so no acknowledged event lacks it.
+    pub follow_up: Option<FollowUp>,
+}
+
+/// A read of provider state the gateway owes an event after storing it,
+/// done later by the follow-up queue (`jobs/`), never before the answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FollowUp {
+    /// Embedded Funding's documented GETs for one callback, all under
+    /// `/v1/companies/{company_id}`.
+    EmbeddedFunding {
+        company_id: String,
+        reads: Vec<CompanyRead>,
+    },
+    /// Canopy's `GET /accounts/{id}`: the double-check of seed 000.
+    CanopyAccount { account_id: String },
+}
+
+impl FollowUp {
+    /// Its kind as stored; a node claims only the kinds it has a client for.
+    pub const fn kind(&self) -> &'static str {
+        match self {
+            Self::EmbeddedFunding { .. } => Self::EMBEDDED_FUNDING,
+            Self::CanopyAccount { .. } => Self::CANOPY_ACCOUNT,
+        }
+    }
+
+    pub const EMBEDDED_FUNDING: &'static str = "embedded_funding";
+    pub const CANOPY_ACCOUNT: &'static str = "canopy_account";
+}
+
+/// One of Embedded Funding's reads of a company's state.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CompanyRead {
+    /// `GET /status`: the credit status.
+    CreditStatus,
+    /// `GET /terms`.
+    Terms,
+    /// `GET /withdrawal/{id}`.
+    Withdrawal(String),
+    /// `GET /limit-requests/{id}/status`.
+    LimitRequestStatus(String),
+    /// `GET /loans/{id}`.
+    Loan(String),
 }
 
 /// The account fields one event carries (contract section 4); `None` means

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 pub struct Faults {
     writer: AtomicBool,
     feed: AtomicBool,
+    jobs: AtomicBool,
 }
 
 impl Faults {
@@ -18,6 +19,15 @@ impl Faults {
     /// The live feed panics when it next wakes.
     pub fn crash_feed(&self) {
         self.feed.store(true, Ordering::SeqCst);
+    }
+
+    /// The follow-up worker panics when it next wakes.
+    pub fn crash_jobs(&self) {
+        self.jobs.store(true, Ordering::SeqCst);
+    }
+
+    pub(crate) fn jobs_should_crash(&self) -> bool {
+        self.jobs.swap(false, Ordering::SeqCst)
     }
 
     pub(crate) fn writer_should_crash(&self) -> bool {

@@ -21,6 +21,7 @@ pub enum CursorKind {
     Account,
     RejectedDelivery,
     AuditEntry,
+    CompanyRecord,
 }
 
 impl CursorKind {
@@ -30,6 +31,7 @@ impl CursorKind {
             Self::Account => "acct",
             Self::RejectedDelivery => "rej",
             Self::AuditEntry => "audit",
+            Self::CompanyRecord => "rec",
         }
     }
 }

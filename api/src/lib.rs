@@ -12,6 +12,7 @@ pub mod faults;
 pub mod graphql;
 pub mod ids;
 pub mod ingest;
+pub mod jobs;
 pub mod live;
 pub mod routes;
 pub mod secret;
@@ -19,3 +20,5 @@ pub mod state;
 pub mod store;
 pub mod supervise;
 pub mod telemetry;
+#[cfg(test)]
+mod test_metrics;

@@ -7,6 +7,7 @@ use tokio::sync::Semaphore;
 use crate::{
     auth::Auth,
     graphql::GatewaySchema,
+    jobs::Jobs,
     live::{Feed, PubSub, Shutdown},
     routes::BodyBudget,
     store::{Pools, rejections::Recorder, writer::Writer},
@@ -18,6 +19,8 @@ pub struct AppState {
     pub writer: Writer,
     /// Refusal records, written off the delivery path.
     pub recorder: Recorder,
+    /// The node's follow-up worker (for readiness).
+    pub jobs: Jobs,
     pub feed: Feed,
     pub auth: Arc<Auth>,
     pub schema: GatewaySchema,

@@ -7,6 +7,8 @@ mod m20261125_000002_create_accounts;
 mod m20261125_000003_create_rejected_deliveries;
 mod m20261125_000004_graphql_reads;
 mod m20261202_000005_notification_config_slots;
+mod m20261202_000006_follow_ups;
+mod m20261202_000007_companies;
 
 pub struct Migrator;
 
@@ -19,6 +21,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000003_create_rejected_deliveries::Migration),
             Box::new(m20261125_000004_graphql_reads::Migration),
             Box::new(m20261202_000005_notification_config_slots::Migration),
+            Box::new(m20261202_000006_follow_ups::Migration),
+            Box::new(m20261202_000007_companies::Migration),
         ]
     }
 }

@@ -14,20 +14,19 @@ use std::{
 };
 
 use anyhow::{Context as _, bail};
-use reqwest::{Method, RequestBuilder, StatusCode, Url};
+use reqwest::{Method, StatusCode, Url};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
+pub use super::upstream::Timing;
 use super::{
     ClientError,
-    retry::{Retries, RetryPolicy, retry_after},
+    retry::Retries,
+    upstream::{Answer, Upstream},
 };
 use crate::{env::Env, secret::Secret};
 
-const UPSTREAM: &str = "Canopy";
-/// The `target` label of `gateway_upstream_calls_total`.
-const METRIC_TARGET: &str = "canopy";
 /// A token is renewed this long before Canopy says it expires (or a tenth
 /// of its lifetime, when that is shorter).
 const TOKEN_MARGIN: Duration = Duration::from_secs(60);
@@ -66,31 +65,6 @@ impl CanopyApiConfig {
     }
 }
 
-/// How long a call may take.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Timing {
-    pub connect_timeout: Duration,
-    /// One attempt, from sending to the last byte of the answer.
-    pub request_timeout: Duration,
-    pub retry: RetryPolicy,
-}
-
-impl Default for Timing {
-    /// At least 3 attempts; a call gives up within 50 s whatever happens.
-    fn default() -> Self {
-        Self {
-            connect_timeout: Duration::from_secs(5),
-            request_timeout: Duration::from_secs(15),
-            retry: RetryPolicy {
-                attempts: 4,
-                first_delay: Duration::from_millis(500),
-                max_delay: Duration::from_secs(8),
-                budget: Duration::from_secs(50),
-            },
-        }
-    }
-}
-
 /// The body of `PUT /accounts/{id}/notification_config`: only the fields
 /// given.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -108,11 +82,9 @@ pub struct NotificationConfigBody {
 pub struct CanopyClient(Arc<Inner>);
 
 struct Inner {
-    http: reqwest::Client,
-    base: Url,
+    upstream: Upstream,
     client_id: String,
     client_secret: Secret,
-    timing: Timing,
     /// Held while a token is fetched, so concurrent callers make one request.
     token: Mutex<Option<Token>>,
 }
@@ -130,28 +102,13 @@ struct TokenAnswer {
     expires_in: u64,
 }
 
-/// How an attempt that was not retried ended.
-enum Answer {
-    Success(String),
-    Refused(StatusCode, String),
-}
-
 impl CanopyClient {
     /// Needs a rustls crypto provider installed (`main` installs ring).
     pub fn new(config: &CanopyApiConfig) -> anyhow::Result<Self> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(config.timing.connect_timeout)
-            // A redirect would carry the bearer token somewhere else.
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("lending-gateway/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .context("building the Canopy HTTP client")?;
         Ok(Self(Arc::new(Inner {
-            http,
-            base: config.url.clone(),
+            upstream: Upstream::new("Canopy", "canopy", config.url.clone(), config.timing)?,
             client_id: config.client_id.clone(),
             client_secret: config.client_secret.clone(),
-            timing: config.timing,
             token: Mutex::new(None),
         })))
     }
@@ -176,7 +133,10 @@ impl CanopyClient {
             .await?;
         match serde_json::from_str(&text) {
             Ok(object @ Value::Object(_)) => Ok(object),
-            _ => Err(bad_response("the account is not a JSON object")),
+            _ => Err(self
+                .0
+                .upstream
+                .bad_response("the account is not a JSON object")),
         }
     }
 
@@ -192,9 +152,11 @@ impl CanopyClient {
     pub async fn webhook_secret(&self) -> Result<Secret, ClientError> {
         let path = ["organization", "subscribe", "get_webhook_secret"];
         let text = self.call(Method::GET, &path, None).await?;
-        secret_in(&text)
-            .map(Secret::new)
-            .ok_or_else(|| bad_response("no webhook secret in the answer"))
+        secret_in(&text).map(Secret::new).ok_or_else(|| {
+            self.0
+                .upstream
+                .bad_response("no webhook secret in the answer")
+        })
     }
 
     /// An authenticated call: one token refresh on 401, retries within the
@@ -205,15 +167,15 @@ impl CanopyClient {
         path: &[&str],
         body: Option<&Value>,
     ) -> Result<String, ClientError> {
-        let url = self.url(path);
+        let upstream = &self.0.upstream;
+        let url = upstream.url(path);
         let label = format!("{method} {}", url.path());
-        let mut retries = Retries::start(self.0.timing.retry);
+        let mut retries = upstream.retries();
         let mut refreshed = false;
         loop {
             let bearer = self.token(&mut retries).await?;
             let request = || {
-                let request = self
-                    .0
+                let request = upstream
                     .http
                     .request(method.clone(), url.clone())
                     .bearer_auth(bearer.expose());
@@ -222,14 +184,16 @@ impl CanopyClient {
                     None => request,
                 }
             };
-            match self.send(&label, &mut retries, request).await? {
+            match upstream.send(&label, &mut retries, request).await? {
                 Answer::Success(text) => return Ok(text),
                 Answer::Refused(StatusCode::UNAUTHORIZED, _) if !refreshed => {
                     tracing::info!(call = %label, "Canopy refused the token; fetching a new one");
                     refreshed = true;
                     self.forget(&bearer).await;
                 }
-                Answer::Refused(status, text) => return Err(rejected(&label, status, &text)),
+                Answer::Refused(status, text) => {
+                    return Err(upstream.rejected(&label, status, &text));
+                }
             }
         }
     }
@@ -238,26 +202,27 @@ impl CanopyClient {
     /// others wait for it.
     async fn token(&self, retries: &mut Retries) -> Result<Secret, ClientError> {
         let deadline = tokio::time::Instant::from_std(retries.deadline());
+        let upstream = &self.0.upstream;
         let mut cached = tokio::time::timeout_at(deadline, self.0.token.lock())
             .await
-            .map_err(|_| unavailable("no token before the call's deadline".to_owned()))?;
+            .map_err(|_| upstream.unavailable("no token before the call's deadline".to_owned()))?;
         if let Some(token) = cached.as_ref().filter(|t| Instant::now() < t.renew_at) {
             return Ok(token.bearer.clone());
         }
         let asked_at = Instant::now();
-        let url = self.url(&["auth", "token"]);
+        let url = upstream.url(&["auth", "token"]);
         let label = format!("POST {}", url.path());
         let credentials = json!({
             "client_id": self.0.client_id,
             "client_secret": self.0.client_secret.expose(),
         });
-        let request = || self.0.http.post(url.clone()).json(&credentials);
-        let text = match self.send(&label, retries, request).await? {
+        let request = || upstream.http.post(url.clone()).json(&credentials);
+        let text = match upstream.send(&label, retries, request).await? {
             Answer::Success(text) => text,
-            Answer::Refused(status, text) => return Err(rejected(&label, status, &text)),
+            Answer::Refused(status, text) => return Err(upstream.rejected(&label, status, &text)),
         };
         let answer: TokenAnswer = serde_json::from_str(&text)
-            .map_err(|_| bad_response("the token answer has no access_token"))?;
+            .map_err(|_| upstream.bad_response("the token answer has no access_token"))?;
         let lifetime = Duration::from_secs(answer.expires_in);
         let token = Token {
             bearer: Secret::new(answer.access_token),
@@ -276,133 +241,6 @@ impl CanopyClient {
             *cached = None;
         }
     }
-
-    /// Sends `request` until an answer is not worth retrying; `Unavailable`
-    /// when the retries or the deadline run out.
-    async fn send(
-        &self,
-        label: &str,
-        retries: &mut Retries,
-        request: impl Fn() -> RequestBuilder,
-    ) -> Result<Answer, ClientError> {
-        loop {
-            let timeout = self.0.timing.request_timeout.min(retries.remaining());
-            let (reason, asked_wait) = match request().timeout(timeout).send().await {
-                Ok(response) => {
-                    let status = response.status();
-                    count(status.as_str());
-                    let asked_wait = retry_after(response.headers());
-                    match response.text().await {
-                        Ok(text) if status.is_success() => return Ok(Answer::Success(text)),
-                        Ok(text) if !worth_retrying(status) => {
-                            return Ok(Answer::Refused(status, text));
-                        }
-                        Ok(_) => (format!("answered {status}"), asked_wait),
-                        Err(error) => (describe(&error, timeout), None),
-                    }
-                }
-                Err(error) => {
-                    count(if error.is_timeout() {
-                        "timeout"
-                    } else {
-                        "error"
-                    });
-                    (describe(&error, timeout), None)
-                }
-            };
-            let Some(wait) = retries.after_failure(asked_wait) else {
-                let attempts = retries.failures();
-                tracing::warn!(call = %label, %reason, attempts, "Canopy unavailable; giving up");
-                return Err(unavailable(format!(
-                    "{label} {reason}; gave up after {attempts} attempt(s)"
-                )));
-            };
-            tracing::warn!(call = %label, %reason, wait_ms = wait.as_millis(), "Canopy call failed; retrying");
-            tokio::time::sleep(wait).await;
-        }
-    }
-
-    fn url(&self, path: &[&str]) -> Url {
-        let mut url = self.0.base.clone();
-        url.path_segments_mut()
-            .expect("CANOPY_API_URL is an http(s) URL")
-            .pop_if_empty()
-            .extend(path);
-        url
-    }
-}
-
-/// Timeouts, rate limits and server errors pass; other answers would not change.
-fn worth_retrying(status: StatusCode) -> bool {
-    status == StatusCode::REQUEST_TIMEOUT
-        || status == StatusCode::TOO_MANY_REQUESTS
-        || status.is_server_error()
-}
-
-fn count(status: &str) {
-    metrics::counter!(
-        "gateway_upstream_calls_total",
-        "target" => METRIC_TARGET,
-        "status" => status.to_owned()
-    )
-    .increment(1);
-}
-
-/// What went wrong, without the URL or anything else reqwest might print.
-fn describe(error: &reqwest::Error, timeout: Duration) -> String {
-    if error.is_timeout() {
-        return format!("did not answer within {:.1} s", timeout.as_secs_f64());
-    }
-    let mut cause: &dyn std::error::Error = error;
-    while let Some(source) = cause.source() {
-        cause = source;
-    }
-    if error.is_connect() {
-        format!("could not connect: {cause}")
-    } else {
-        format!("failed: {cause}")
-    }
-}
-
-fn rejected(label: &str, status: StatusCode, text: &str) -> ClientError {
-    tracing::warn!(call = %label, %status, "Canopy refused the request");
-    ClientError::Rejected {
-        upstream: UPSTREAM,
-        call: label.to_owned(),
-        status: status.as_u16(),
-        message: message_in(text),
-    }
-}
-
-fn unavailable(reason: String) -> ClientError {
-    ClientError::Unavailable {
-        upstream: UPSTREAM,
-        reason,
-    }
-}
-
-fn bad_response(reason: &str) -> ClientError {
-    ClientError::BadResponse {
-        upstream: UPSTREAM,
-        reason: reason.to_owned(),
-    }
-}
-
-/// Canopy's explanation in an error answer: its `message` (or `error`…)
-/// when the body is JSON, else the text itself, cut short.
-fn message_in(text: &str) -> String {
-    const MAX_CHARS: usize = 500;
-    let json = serde_json::from_str::<Value>(text).ok();
-    let field = json.as_ref().and_then(|body| {
-        ["message", "error_description", "error", "detail"]
-            .iter()
-            .find_map(|key| body.get(key)?.as_str())
-    });
-    let message = field.unwrap_or(text).trim();
-    if message.is_empty() {
-        return "(no message)".to_owned();
-    }
-    message.chars().take(MAX_CHARS).collect()
 }
 
 /// Canopy's documents do not show this answer: a JSON string, a JSON
@@ -425,26 +263,16 @@ fn secret_in(text: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use std::{
-        collections::HashMap,
-        sync::atomic::{AtomicU64, Ordering},
-    };
-
-    use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, SharedString, Unit};
     use wiremock::{
         Mock, MockServer, ResponseTemplate,
         matchers::{method, path},
     };
 
     use super::*;
+    use crate::test_metrics::Recorded;
 
     fn config(vars: &[(&str, &str)]) -> anyhow::Result<Option<CanopyApiConfig>> {
-        let lookup = |name: &str| {
-            vars.iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| (*v).to_owned())
-        };
-        CanopyApiConfig::from_env(&Env::new(&lookup))
+        Env::with_vars(vars, CanopyApiConfig::from_env)
     }
 
     #[test]
@@ -466,14 +294,6 @@ mod tests {
         assert!(config(&[("CANOPY_API_URL", "not a url")]).is_err());
     }
 
-    #[test]
-    fn the_default_timing_tries_three_times_at_least_and_ends_within_a_minute() {
-        let timing = Timing::default();
-        assert!(timing.retry.attempts >= 3);
-        assert!(timing.retry.budget <= Duration::from_secs(60));
-        assert!(timing.request_timeout < timing.retry.budget);
-    }
-
     fn client(base: &str) -> CanopyClient {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let mut timing = Timing::default();
@@ -488,87 +308,32 @@ mod tests {
     }
 
     #[test]
-    fn paths_are_appended_to_the_base_with_ids_escaped() {
-        let path = ["accounts", "a/b c", "notification_config"];
-        assert_eq!(
-            client("https://h").url(&path).as_str(),
-            "https://h/accounts/a%2Fb%20c/notification_config"
-        );
-        assert_eq!(
-            client("https://h/api/").url(&["auth", "token"]).as_str(),
-            "https://h/api/auth/token"
-        );
-    }
-
-    /// Counter values by name and sorted labels: `name{k=v,…}`.
-    #[derive(Default)]
-    struct Counts(std::sync::Mutex<HashMap<String, Arc<AtomicU64>>>);
-
-    impl Counts {
-        fn get(&self, key: &str) -> u64 {
-            let counters = self.0.lock().unwrap();
-            counters.get(key).map_or(0, |c| c.load(Ordering::SeqCst))
-        }
-    }
-
-    impl metrics::Recorder for Counts {
-        fn describe_counter(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
-        fn describe_gauge(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
-        fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
-
-        fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
-            let mut labels: Vec<String> = key
-                .labels()
-                .map(|l| format!("{}={}", l.key(), l.value()))
-                .collect();
-            labels.sort();
-            let name = format!("{}{{{}}}", key.name(), labels.join(","));
-            let mut counters = self.0.lock().unwrap();
-            Counter::from_arc(counters.entry(name).or_default().clone())
-        }
-
-        fn register_gauge(&self, _: &Key, _: &Metadata<'_>) -> Gauge {
-            Gauge::noop()
-        }
-
-        fn register_histogram(&self, _: &Key, _: &Metadata<'_>) -> Histogram {
-            Histogram::noop()
-        }
-    }
-
-    #[test]
     fn every_attempt_is_counted_by_target_and_status() {
-        let counts = Counts::default();
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        metrics::with_local_recorder(&counts, || {
-            runtime.block_on(async {
-                let canopy = MockServer::start().await;
-                let token = json!({"access_token": "t", "expires_in": 3600});
-                Mock::given(method("POST"))
-                    .and(path("/auth/token"))
-                    .respond_with(ResponseTemplate::new(200).set_body_json(token))
-                    .mount(&canopy)
-                    .await;
-                let replay = "/organization/subscribe/replay_failed_events";
-                Mock::given(method("PUT"))
-                    .and(path(replay))
-                    .respond_with(ResponseTemplate::new(503))
-                    .up_to_n_times(1)
-                    .mount(&canopy)
-                    .await;
-                Mock::given(method("PUT"))
-                    .and(path(replay))
-                    .respond_with(ResponseTemplate::new(200))
-                    .mount(&canopy)
-                    .await;
-                client(&canopy.uri()).replay_failed_events().await.unwrap();
-            });
+        let recorded = Recorded::default();
+        recorded.run(|| async {
+            let canopy = MockServer::start().await;
+            let token = json!({"access_token": "t", "expires_in": 3600});
+            Mock::given(method("POST"))
+                .and(path("/auth/token"))
+                .respond_with(ResponseTemplate::new(200).set_body_json(token))
+                .mount(&canopy)
+                .await;
+            let replay = "/organization/subscribe/replay_failed_events";
+            Mock::given(method("PUT"))
+                .and(path(replay))
+                .respond_with(ResponseTemplate::new(503))
+                .up_to_n_times(1)
+                .mount(&canopy)
+                .await;
+            Mock::given(method("PUT"))
+                .and(path(replay))
+                .respond_with(ResponseTemplate::new(200))
+                .mount(&canopy)
+                .await;
+            client(&canopy.uri()).replay_failed_events().await.unwrap();
         });
         let calls = |status: &str| {
-            counts.get(&format!(
+            recorded.counter(&format!(
                 "gateway_upstream_calls_total{{status={status},target=canopy}}"
             ))
         };
@@ -587,15 +352,6 @@ mod tests {
             serde_json::to_value(&body).unwrap(),
             json!({"notification_type": "payment_due_date", "time_offset": "-2 days"})
         );
-    }
-
-    #[test]
-    fn error_messages_are_read_from_json_or_text() {
-        assert_eq!(message_in(r#"{"message": "bad offset"}"#), "bad offset");
-        assert_eq!(message_in(r#"{"error": "nope", "x": 1}"#), "nope");
-        assert_eq!(message_in("plain words\n"), "plain words");
-        assert_eq!(message_in(""), "(no message)");
-        assert_eq!(message_in(&"x".repeat(2000)).len(), 500);
     }
 
     #[test]

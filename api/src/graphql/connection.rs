@@ -3,7 +3,7 @@ use async_graphql::{OutputType, SimpleObject};
 
 use super::{
     error::{GqlError, GqlResult},
-    types::{Account, AuditEntry, Event, RejectedDelivery},
+    types::{Account, AuditEntry, CompanyRecord, Event, RejectedDelivery},
 };
 use crate::ids::{self, CursorKind};
 
@@ -21,6 +21,7 @@ pub struct PageInfo {
 #[graphql(concrete(name = "AccountEdge", params(Account)))]
 #[graphql(concrete(name = "RejectedDeliveryEdge", params(RejectedDelivery)))]
 #[graphql(concrete(name = "AuditEntryEdge", params(AuditEntry)))]
+#[graphql(concrete(name = "CompanyRecordEdge", params(CompanyRecord)))]
 pub struct Edge<T: OutputType> {
     pub cursor: String,
     pub node: T,
@@ -31,6 +32,7 @@ pub struct Edge<T: OutputType> {
 #[graphql(concrete(name = "AccountConnection", params(Account)))]
 #[graphql(concrete(name = "RejectedDeliveryConnection", params(RejectedDelivery)))]
 #[graphql(concrete(name = "AuditEntryConnection", params(AuditEntry)))]
+#[graphql(concrete(name = "CompanyRecordConnection", params(CompanyRecord)))]
 pub struct Connection<T: OutputType>
 where
     Edge<T>: OutputType,

@@ -1,5 +1,5 @@
-//! Batch loading for nested fields (`Event.account`, `Account.events`,
-//! `Account.notificationConfigs`): whatever the number of parents, each
+//! Batch loading for nested fields (`Event.account`, `Event.followUpStatus`,
+//! `Account.events`, `Account.notificationConfigs`): whatever the number of parents, each
 //! nested field costs one statement per distinct set of arguments.
 //!
 //! The loaders implement async-graphql's [`Loader`], but run through
@@ -15,11 +15,14 @@ use std::{
 };
 
 use async_graphql::dataloader::Loader;
-use entity::{accounts, events, notification_configs};
+use entity::{accounts, events, follow_ups, notification_configs};
 use futures::{FutureExt, channel::oneshot, future::Shared};
 use sea_orm::{DatabaseConnection, DbErr};
 
-use crate::store::{self, events::EventFilter};
+use crate::{
+    event::SourceKind,
+    store::{self, events::EventFilter},
+};
 
 /// Keys sent in one statement at most (bound parameters stay well under
 /// both backends' limits).
@@ -31,6 +34,7 @@ pub struct Loaders {
     pub accounts: Batcher<String, AccountLoader>,
     pub account_events: Batcher<AccountEventsKey, AccountEventsLoader>,
     pub notification_configs: Batcher<String, NotificationConfigLoader>,
+    pub follow_ups: Batcher<i64, FollowUpLoader>,
 }
 
 impl Loaders {
@@ -39,6 +43,7 @@ impl Loaders {
             accounts: Batcher::new(AccountLoader(db.clone())),
             account_events: Batcher::new(AccountEventsLoader(db.clone())),
             notification_configs: Batcher::new(NotificationConfigLoader(db.clone())),
+            follow_ups: Batcher::new(FollowUpLoader(db.clone())),
         }
     }
 }
@@ -189,7 +194,10 @@ impl Loader<AccountEventsKey> for AccountEventsLoader {
         }
         let mut pages = HashMap::with_capacity(keys.len());
         for (page, account_ids) in groups {
+            // An account is Canopy's: another source's event that names
+            // the same id (a LoanPro loan-id) is not one of its events.
             let filter = EventFilter {
+                sources: Some(vec![SourceKind::Canopy.as_str().to_owned()]),
                 types: page.types.clone(),
                 ..EventFilter::default()
             };
@@ -246,6 +254,19 @@ impl Loader<String> for NotificationConfigLoader {
             }
         }
         Ok(configs)
+    }
+}
+
+/// The follow-up job of each event, by event id.
+pub struct FollowUpLoader(DatabaseConnection);
+
+impl Loader<i64> for FollowUpLoader {
+    type Value = follow_ups::Model;
+    type Error = DbErr;
+
+    async fn load(&self, event_ids: &[i64]) -> Result<HashMap<i64, Self::Value>, DbErr> {
+        let jobs = store::timed(store::follow_ups::for_events(&self.0, event_ids)).await?;
+        Ok(jobs.into_iter().map(|job| (job.event_id, job)).collect())
     }
 }
 

@@ -33,6 +33,8 @@ const PII_KEYS: &[(&str, Tail)] = &[
     ("namefirst", Tail::Drop),
     ("namemiddle", Tail::Drop),
     ("namelast", Tail::Drop),
+    // LoanPro writes `full-name`.
+    ("fullname", Tail::Drop),
     ("addresslineone", Tail::Drop),
     ("addresslinetwo", Tail::Drop),
 ];
@@ -110,6 +112,7 @@ mod tests {
             "email": "miriam@example.com",
             "date_of_birth": "1985-06-20",
             "name_first": "Alexandria-Marie",
+            "full-name": "Douglas McCallagher",
             "irs_tin": "",
         }));
         assert_eq!(
@@ -121,6 +124,7 @@ mod tests {
                 "email": "*****",
                 "date_of_birth": "*****",
                 "name_first": "*****",
+                "full-name": "*****",
                 "irs_tin": "*****",
             })
         );

@@ -10,6 +10,10 @@ pub enum IngestError {
     #[error("{0}")]
     InvalidSignature(String),
     #[error("{0}")]
+    InvalidToken(String),
+    #[error("{0} is not an allowed caller address")]
+    IpNotAllowed(std::net::IpAddr),
+    #[error("{0}")]
     InvalidBody(String),
     #[error("the body was not fully received within {} s", .0.as_secs())]
     RequestTimeout(std::time::Duration),
@@ -21,6 +25,8 @@ impl IngestError {
             Self::PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
             Self::SourceNotConfigured => "SOURCE_NOT_CONFIGURED",
             Self::InvalidSignature(_) => "INVALID_SIGNATURE",
+            Self::InvalidToken(_) => "INVALID_TOKEN",
+            Self::IpNotAllowed(_) => "IP_NOT_ALLOWED",
             Self::InvalidBody(_) => "INVALID_BODY",
             Self::RequestTimeout(_) => "REQUEST_TIMEOUT",
         }

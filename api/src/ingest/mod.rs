@@ -3,12 +3,16 @@
 //! deliveries and normalizes them into one [`NewEvent`]. The router mounts
 //! whatever [`registry`] holds.
 pub mod canopy;
+pub mod embedded_funding;
 pub mod error;
+pub mod loanpro;
 pub mod timestamp;
+mod token;
 
 use std::{net::IpAddr, sync::Arc};
 
 use http::HeaderMap;
+use serde_json::Value;
 
 pub use self::error::IngestError;
 use crate::{
@@ -29,6 +33,21 @@ pub struct Head<'a> {
 pub struct Delivery<'a> {
     pub head: Head<'a>,
     pub body: &'a [u8],
+}
+
+#[cfg(test)]
+impl<'a> Delivery<'a> {
+    /// `body` with `headers`, from a loopback caller.
+    pub fn local(headers: &'a HeaderMap, body: &'a [u8]) -> Self {
+        Self {
+            head: Head {
+                headers,
+                query: None,
+                remote: IpAddr::from([127, 0, 0, 1]),
+            },
+            body,
+        }
+    }
 }
 
 /// A provider whose deliveries the gateway takes. Checks run in the
@@ -67,6 +86,7 @@ pub fn receive(source: &dyn Source, delivery: &Delivery<'_>) -> Result<NewEvent,
         tracing::warn!(source = %event.source, problem, "account id not kept");
         event.account_id = None;
         event.account_change = None;
+        event.follow_up = None;
     }
     Ok(event)
 }
@@ -84,21 +104,65 @@ fn unstorable(text: &str) -> Option<&'static str> {
     }
 }
 
+/// A dedup key part the provider chose (LoanPro's `trace`, an
+/// `Idempotency-Key`), refused when the store could never hold it.
+fn key_part(what: &str, key: String) -> Result<String, IngestError> {
+    match unstorable(&key) {
+        Some(problem) => Err(IngestError::InvalidBody(format!("{what} {problem}"))),
+        None => Ok(key),
+    }
+}
+
+/// The optional `Idempotency-Key` header: a sender's own name for a
+/// delivery, the same on each of its retries.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, IngestError> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = value
+        .to_str()
+        .map_err(|_| IngestError::InvalidBody("Idempotency-Key is not visible ASCII".into()))?
+        .trim();
+    if key.is_empty() {
+        return Ok(None);
+    }
+    key_part("Idempotency-Key", key.to_owned()).map(Some)
+}
+
+/// An identifier as text: providers send them as strings or numbers.
+fn identifier(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
 /// Every source's configuration section.
 #[derive(Clone, Debug, Default)]
 pub struct SourcesConfig {
     pub canopy: canopy::CanopyConfig,
+    pub loanpro: loanpro::LoanproConfig,
+    pub embedded_funding: embedded_funding::EmbeddedFundingConfig,
 }
 
 impl SourcesConfig {
     pub fn from_env(env: &Env<'_>) -> anyhow::Result<Self> {
         Ok(Self {
             canopy: canopy::CanopyConfig::from_env(env),
+            loanpro: loanpro::LoanproConfig::from_env(env),
+            embedded_funding: embedded_funding::EmbeddedFundingConfig::from_env(env)?,
         })
     }
 }
 
 /// The sources the gateway serves, each mounted at its own path.
 pub fn registry(config: &SourcesConfig) -> Vec<Arc<dyn Source>> {
-    vec![Arc::new(canopy::Canopy::new(config.canopy.clone()))]
+    vec![
+        Arc::new(canopy::Canopy::new(config.canopy.clone())),
+        Arc::new(loanpro::Loanpro::new(config.loanpro.clone())),
+        Arc::new(embedded_funding::EmbeddedFunding::new(
+            config.embedded_funding.clone(),
+        )),
+    ]
 }

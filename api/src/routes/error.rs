@@ -27,9 +27,10 @@ const RETRY_AFTER_SECS: &str = "1";
 pub fn refusal_status(error: &IngestError) -> StatusCode {
     match error {
         IngestError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-        IngestError::SourceNotConfigured | IngestError::InvalidSignature(_) => {
-            StatusCode::UNAUTHORIZED
-        }
+        IngestError::SourceNotConfigured
+        | IngestError::InvalidSignature(_)
+        | IngestError::InvalidToken(_)
+        | IngestError::IpNotAllowed(_) => StatusCode::UNAUTHORIZED,
         IngestError::InvalidBody(_) => StatusCode::BAD_REQUEST,
         IngestError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
     }

@@ -14,12 +14,13 @@ async fn healthz() -> Json<Value> {
 }
 
 /// Ready when the store answers, Redis (if configured) does too, and the
-/// node's own writer and live feed are running.
+/// node's own writer, live feed and follow-up worker are running.
 async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     let (store_up, redis_up) = tokio::join!(store::ping(&state.pools.reads), state.pubsub.ping());
     let writer_up = state.writer.is_running();
     let feed_up = state.feed.is_running();
-    let ready = store_up && redis_up.unwrap_or(true) && writer_up && feed_up;
+    let jobs_up = state.jobs.is_running();
+    let ready = store_up && redis_up.unwrap_or(true) && writer_up && feed_up && jobs_up;
     let status = if ready {
         StatusCode::OK
     } else {
@@ -32,6 +33,7 @@ async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
         "redis": redis,
         "writer": word(writer_up),
         "feed": word(feed_up),
+        "jobs": word(jobs_up),
     });
     (status, Json(body))
 }

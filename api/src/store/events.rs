@@ -90,6 +90,20 @@ pub async fn insert_many(
     Ok(())
 }
 
+/// Attaches the provider state its follow-up read (JSON text).
+pub async fn set_follow_up(
+    db: &impl ConnectionTrait,
+    id: i64,
+    follow_up: String,
+) -> Result<(), DbErr> {
+    events::Entity::update_many()
+        .col_expr(events::Column::FollowUp, Expr::value(follow_up))
+        .filter(events::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 fn row_bytes(event: &NewEvent) -> usize {
     // Column values besides the payload, and the protocol's per-value framing.
     event.payload.len()

@@ -2,8 +2,10 @@
 //! inside one transaction; the [`writer`] owns the ingest transaction.
 pub mod accounts;
 pub mod audit_log;
+pub mod companies;
 pub mod error;
 pub mod events;
+pub mod follow_ups;
 pub mod notification_configs;
 pub mod page;
 pub mod rejections;
@@ -34,6 +36,8 @@ pub struct Pools {
     pub live: DatabaseConnection,
     /// Refusal records.
     pub records: DatabaseConnection,
+    /// The follow-up workers' claims and retries.
+    pub jobs: DatabaseConnection,
 }
 
 impl Pools {
@@ -43,6 +47,7 @@ impl Pools {
             reads: connect_with(url, 8, true).await?,
             live: connect_with(url, 4, true).await?,
             records: connect_with(url, 1, true).await?,
+            jobs: connect_with(url, 2, true).await?,
         })
     }
 }

@@ -9,7 +9,9 @@
 //! (`refreshAccount`), each with its audit row in a transaction of its own
 //! under the same lock: the projection is a read-modify-write, and going
 //! through the writer keeps a refresh from racing the webhooks of its
-//! account, on this node or another.
+//! account, on this node or another. Finished follow-ups go the same way
+//! (their result, the company view, the account they read), and an event's
+//! follow-up job is inserted in the event's own transaction.
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use sea_orm::{
@@ -18,7 +20,12 @@ use sea_orm::{
 };
 use tokio::sync::{Mutex, mpsc, oneshot, watch};
 
-use super::{accounts, audit_log, error::StoreError, events};
+use super::{
+    accounts, audit_log, companies,
+    error::StoreError,
+    events,
+    follow_ups::{self, Finished},
+};
 use crate::{
     clock,
     event::{AccountChange, NewEvent},
@@ -54,10 +61,17 @@ struct AccountJob {
     reply: oneshot::Sender<Result<(), DbErr>>,
 }
 
+/// A follow-up's result, stored if its claim still holds.
+struct FollowUpJob {
+    finished: Finished,
+    reply: oneshot::Sender<Result<bool, DbErr>>,
+}
+
 /// What the writer is asked to do, done in the order asked.
 enum Work {
     Event(Job),
     Account(AccountJob),
+    FollowUp(FollowUpJob),
 }
 
 impl Work {
@@ -67,6 +81,7 @@ impl Work {
         match self {
             Self::Event(job) => job.reply.is_closed(),
             Self::Account(job) => job.reply.is_closed(),
+            Self::FollowUp(job) => job.reply.is_closed(),
         }
     }
 }
@@ -75,7 +90,16 @@ impl Work {
 pub struct Writer {
     jobs: mpsc::Sender<Work>,
     committed: watch::Receiver<i64>,
+    follow_ups: watch::Receiver<u64>,
     running: Running,
+}
+
+/// What the writer tells watchers after its commits.
+struct Announcements {
+    /// The highest event id committed.
+    committed: watch::Sender<i64>,
+    /// Follow-up jobs inserted so far.
+    follow_ups: watch::Sender<u64>,
 }
 
 impl Writer {
@@ -85,13 +109,23 @@ impl Writer {
         // The queue and the commit watermark outlive a crashed writer task.
         let rx = Arc::new(Mutex::new(rx));
         let (committed_tx, committed) = watch::channel(0);
-        let committed_tx = Arc::new(committed_tx);
+        let (follow_ups_tx, follow_ups) = watch::channel(0);
+        let announcements = Arc::new(Announcements {
+            committed: committed_tx,
+            follow_ups: follow_ups_tx,
+        });
         let running = supervise("store writer", move || {
-            run(db.clone(), rx.clone(), committed_tx.clone(), faults.clone())
+            run(
+                db.clone(),
+                rx.clone(),
+                announcements.clone(),
+                faults.clone(),
+            )
         });
         Self {
             jobs,
             committed,
+            follow_ups,
             running,
         }
     }
@@ -105,6 +139,12 @@ impl Writer {
     /// commit that stored something new. Watching it never slows the writer.
     pub fn committed(&self) -> watch::Receiver<i64> {
         self.committed.clone()
+    }
+
+    /// Changes after each commit that inserted follow-up jobs, so this
+    /// node's workers start on them at once.
+    pub fn follow_ups_queued(&self) -> watch::Receiver<u64> {
+        self.follow_ups.clone()
     }
 
     /// Returns once the event (or its duplicate count) is committed, or
@@ -132,6 +172,15 @@ impl Writer {
         .await
     }
 
+    /// Stores a follow-up's result (and what it read into the projection
+    /// and the company view) and marks its job done, in one transaction;
+    /// false, storing nothing, when the job's claim was lost meanwhile (its
+    /// lease ran out and another claim took it).
+    pub async fn finish_follow_up(&self, finished: Finished) -> Result<bool, StoreError> {
+        self.ask(|reply| Work::FollowUp(FollowUpJob { finished, reply }))
+            .await
+    }
+
     async fn ask<T>(
         &self,
         work: impl FnOnce(oneshot::Sender<Result<T, DbErr>>) -> Work,
@@ -153,7 +202,7 @@ impl Writer {
 async fn run(
     db: DatabaseConnection,
     rx: Arc<Mutex<mpsc::Receiver<Work>>>,
-    committed: Arc<watch::Sender<i64>>,
+    announcements: Arc<Announcements>,
     faults: Arc<Faults>,
 ) {
     let mut rx = rx.lock().await;
@@ -175,13 +224,17 @@ async fn run(
                     let written = super::timed(write_account(&db, job.change, job.audit)).await;
                     let _ = job.reply.send(written);
                 }
+                Work::FollowUp(job) => {
+                    let written = super::timed(write_follow_up(&db, job.finished)).await;
+                    let _ = job.reply.send(written);
+                }
                 Work::Event(job) => {
                     let mut batch = vec![job];
                     while let Some(Work::Event(job)) = work.next_if(|w| matches!(w, Work::Event(_)))
                     {
                         batch.push(job);
                     }
-                    commit_events(&db, batch, &committed).await;
+                    commit_events(&db, batch, &announcements).await;
                 }
             }
         }
@@ -191,22 +244,25 @@ async fn run(
 async fn commit_events(
     db: &DatabaseConnection,
     mut batch: Vec<Job>,
-    committed: &watch::Sender<i64>,
+    announcements: &Announcements,
 ) {
-    let announce = |stored: &Stored| {
+    let announce = |stored: &Stored, event: &NewEvent| {
         if !stored.duplicate {
-            committed.send_if_modified(|max| {
+            announcements.committed.send_if_modified(|max| {
                 let newer = stored.id > *max;
                 *max = (*max).max(stored.id);
                 newer
             });
+            if event.follow_up.is_some() {
+                announcements.follow_ups.send_modify(|queued| *queued += 1);
+            }
         }
     };
     let events: Vec<&NewEvent> = batch.iter().map(|job| &job.event).collect();
     match super::timed(write(db, &events)).await {
         Ok(stored) => {
-            stored.iter().for_each(announce);
             for (job, stored) in batch.drain(..).zip(stored) {
+                announce(&stored, &job.event);
                 let _ = job.reply.send(Ok(stored));
             }
         }
@@ -218,7 +274,7 @@ async fn commit_events(
                     .await
                     .map(|mut s| s.remove(0));
                 if let Ok(stored) = &result {
-                    announce(stored);
+                    announce(stored, &job.event);
                 }
                 let _ = job.reply.send(result);
             }
@@ -282,6 +338,11 @@ async fn write(db: &DatabaseConnection, batch: &[&NewEvent]) -> Result<Vec<Store
         });
     }
     events::insert_many(&txn, &new_rows, now).await?;
+    let jobs: Vec<_> = new_rows
+        .iter()
+        .filter_map(|(id, e)| Some((*id, e.follow_up.as_ref()?)))
+        .collect();
+    follow_ups::insert_many(&txn, &jobs, now).await?;
     for (id, more) in repeats {
         events::count_deliveries(&txn, id, more).await?;
     }
@@ -303,6 +364,22 @@ async fn write_account(
     accounts::apply_all(&txn, vec![change], clock::now()).await?;
     audit_log::insert(&txn, audit).await?;
     txn.commit().await
+}
+
+async fn write_follow_up(db: &DatabaseConnection, finished: Finished) -> Result<bool, DbErr> {
+    let txn = begin_in_commit_order(db).await?;
+    let now = clock::now();
+    if !follow_ups::finish(&txn, finished.id, finished.claim, now).await? {
+        txn.rollback().await?;
+        return Ok(false);
+    }
+    events::set_follow_up(&txn, finished.event_id, finished.follow_up).await?;
+    if let Some(company) = finished.company {
+        companies::apply(&txn, company, now).await?;
+    }
+    accounts::apply_all(&txn, finished.account.into_iter().collect(), now).await?;
+    txn.commit().await?;
+    Ok(true)
 }
 
 /// A transaction holding the commit lock. SQLite takes its write lock at

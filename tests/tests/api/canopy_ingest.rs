@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 
 use crate::{
     helpers::{
-        Backend, SECRET, canopy_fixture, canopy_fixture_names, signed, signed_fixture, signed_with,
-        spawn_app, spawn_app_with,
+        Backend, SECRET, canopy_fixture, canopy_fixture_names, error_code, signed, signed_fixture,
+        signed_with, spawn_app, spawn_app_with,
     },
     on_both_backends,
 };
@@ -25,18 +25,6 @@ on_both_backends!(
     refusals_record_the_caller_a_trusted_proxy_forwarded,
     what_the_store_cannot_hold_is_400_not_a_retry_loop,
 );
-
-async fn error_code(response: reqwest::Response) -> (u16, String) {
-    let status = response.status().as_u16();
-    let body: Value = response.json().await.expect("JSON error body");
-    (
-        status,
-        body["error"]["code"]
-            .as_str()
-            .expect("error.code")
-            .to_owned(),
-    )
-}
 
 async fn every_fixture_is_stored_once_and_duplicates_are_counted(backend: Backend) {
     let app = spawn_app(backend).await;

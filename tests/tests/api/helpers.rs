@@ -9,7 +9,7 @@ use api::{
     app::App,
     config::Config,
     faults::Faults,
-    ingest::{SourcesConfig, canopy},
+    ingest::{SourcesConfig, canopy, embedded_funding, loanpro},
     secret::Secret,
     store::rejections::Recorder,
 };
@@ -17,6 +17,8 @@ use sea_orm::{ConnectionTrait, Database, DatabaseConnection, EntityTrait};
 use serde_json::Value;
 
 pub const SECRET: &str = "test-secret";
+/// The token LoanPro deliveries carry in tests.
+pub const LOANPRO_TOKEN: &str = "loanpro-test-token";
 const PG_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 const PG_BASE_URL: &str = "postgres://postgres@127.0.0.1:5432";
 pub const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures");
@@ -139,6 +141,15 @@ pub fn test_config(database_url: &str) -> Config {
         sources: SourcesConfig {
             canopy: canopy::CanopyConfig {
                 webhook_secrets: vec![Secret::new(SECRET)],
+                ..Default::default()
+            },
+            loanpro: loanpro::LoanproConfig {
+                webhook_tokens: vec![Secret::new(LOANPRO_TOKEN)],
+            },
+            // Tests call from loopback.
+            embedded_funding: embedded_funding::EmbeddedFundingConfig {
+                allowed_ips: vec!["127.0.0.1/32".parse().unwrap()],
+                ..Default::default()
             },
         },
         ..Config::default()
@@ -203,6 +214,45 @@ impl TestApp {
         response.status().as_u16()
     }
 
+    /// The JSON answer to `GET path`.
+    pub async fn get_json(&self, path: &str) -> Value {
+        let response = self.http.get(self.url(path)).send().await;
+        response
+            .expect("request sent")
+            .json()
+            .await
+            .expect("a JSON answer")
+    }
+
+    /// POSTs `body` to `path` with `headers`.
+    pub async fn post(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: impl Into<reqwest::Body>,
+    ) -> reqwest::Response {
+        let mut request = self.http.post(self.url(path)).body(body);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.send().await.expect("request sent")
+    }
+
+    /// The event with row id `id`.
+    pub async fn event(&self, id: i64) -> entity::events::Model {
+        entity::events::Entity::find_by_id(id)
+            .one(&self.db)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("event {id} is stored"))
+    }
+
+    /// The follow-up job of event `id` once it is no longer pending
+    /// (within 30 s).
+    pub async fn settled_follow_up(&self, id: i64) -> entity::follow_ups::Model {
+        settled_follow_up(&self.db, id, std::time::Duration::from_secs(30)).await
+    }
+
     /// Polls `GET path` until it answers `status` (within 10 s).
     pub async fn status_becomes(&self, path: &str, status: u16) {
         for _ in 0..200 {
@@ -257,6 +307,57 @@ impl TestApp {
             .unwrap()
             .unwrap_or_else(|| panic!("account {id} is stored"))
     }
+}
+
+/// The follow-up job of event `id` in `db` once it is no longer pending.
+pub async fn settled_follow_up(
+    db: &DatabaseConnection,
+    id: i64,
+    within: std::time::Duration,
+) -> entity::follow_ups::Model {
+    use entity::follow_ups::{Column, Entity};
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        let job = Entity::find()
+            .filter(Column::EventId.eq(id))
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("event {id} has a follow-up"));
+        if job.state != "pending" {
+            return job;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the follow-up of event {id} is still pending after {within:?}: {job:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// A refusal's status and `error.code`.
+pub async fn error_code(response: reqwest::Response) -> (u16, String) {
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.expect("JSON error body");
+    (
+        status,
+        body["error"]["code"]
+            .as_str()
+            .expect("error.code")
+            .to_owned(),
+    )
+}
+
+/// The row id of the event a 2xx answer names.
+pub async fn stored_id(response: reqwest::Response) -> i64 {
+    let body: Value = response.json().await.expect("JSON answer");
+    api::ids::parse_event_id(body["id"].as_str().expect("an event id")).expect("an event id")
+}
+
+/// The text of fixture `folder/name`.
+pub fn fixture_text(folder: &str, name: &str) -> String {
+    std::fs::read_to_string(Path::new(FIXTURES).join(folder).join(name)).expect("fixture")
 }
 
 /// The names of the Canopy fixtures (file stems).

@@ -1,6 +1,7 @@
 //! The query root, one object per area, merged.
 mod accounts;
 mod admin;
+mod companies;
 mod events;
 mod notification_configs;
 
@@ -11,6 +12,7 @@ use sea_orm::DatabaseConnection;
 pub struct Query(
     events::EventsQuery,
     accounts::AccountsQuery,
+    companies::CompaniesQuery,
     notification_configs::NotificationConfigsQuery,
     admin::AdminQuery,
 );

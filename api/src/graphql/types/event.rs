@@ -1,9 +1,10 @@
-use async_graphql::{Context, ID, InputObject, Object};
+use async_graphql::{Context, Enum, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
-use entity::events;
+use entity::{events, follow_ups};
 
 use super::{Account, EventSource};
 use crate::{
+    event::SourceKind,
     graphql::{
         connection::Cursored,
         error::{GqlError, GqlResult},
@@ -11,7 +12,7 @@ use crate::{
         scalars::Json,
     },
     ids,
-    store::events::EventFilter as StoreFilter,
+    store::{events::EventFilter as StoreFilter, follow_ups as queue},
 };
 
 pub struct Event(pub events::Model);
@@ -50,9 +51,12 @@ impl Event {
         self.0.account_id.as_deref()
     }
 
-    /// The account as the gateway last projected it (Canopy accounts only).
+    /// The account as the gateway last projected it (Canopy accounts only:
+    /// a LoanPro loan or an Embedded Funding company is no Canopy account,
+    /// whatever its id).
     async fn account(&self, ctx: &Context<'_>) -> GqlResult<Option<Account>> {
-        let Some(id) = &self.0.account_id else {
+        let canopy = self.0.source == SourceKind::Canopy.as_str();
+        let Some(id) = self.0.account_id.as_ref().filter(|_| canopy) else {
             return Ok(None);
         };
         let loaders = ctx.data_unchecked::<Loaders>();
@@ -84,10 +88,69 @@ impl Event {
         self.0.deliveries
     }
 
-    /// Provider state fetched after the event (Embedded Funding); null until
-    /// fetched. PII masked unless the caller has the `pii` role.
+    /// Provider state fetched after the event (Embedded Funding's reads,
+    /// Canopy's double-check); null until fetched. PII masked unless the
+    /// caller has the `pii` role.
     async fn follow_up(&self, ctx: &Context<'_>) -> GqlResult<Option<Json>> {
         Json::for_caller_opt(ctx, self.0.follow_up.as_deref())
+    }
+
+    /// Where the follow-up this event owes stands; null when it owes none.
+    async fn follow_up_status(&self, ctx: &Context<'_>) -> GqlResult<Option<FollowUpStatus>> {
+        let loaders = ctx.data_unchecked::<Loaders>();
+        Ok(loaders
+            .follow_ups
+            .load_one(self.0.id)
+            .await?
+            .map(FollowUpStatus))
+    }
+}
+
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FollowUpState {
+    /// Not done yet: queued, running, or waiting to be tried again.
+    Pending,
+    /// Its result is `Event.followUp`.
+    Done,
+    /// Given up after failing for too long; `lastError` says why.
+    Failed,
+}
+
+/// An event's follow-up job.
+pub struct FollowUpStatus(follow_ups::Model);
+
+#[Object]
+impl FollowUpStatus {
+    async fn state(&self) -> GqlResult<FollowUpState> {
+        match self.0.state.as_str() {
+            queue::PENDING => Ok(FollowUpState::Pending),
+            queue::DONE => Ok(FollowUpState::Done),
+            queue::FAILED => Ok(FollowUpState::Failed),
+            other => Err(GqlError::Internal(format!(
+                "unknown follow-up state {other:?}"
+            ))),
+        }
+    }
+
+    /// Attempts started so far.
+    async fn attempts(&self) -> i32 {
+        self.0.attempts
+    }
+
+    /// Why the last attempt failed (the call and its status, or the
+    /// timeout); null once done.
+    async fn last_error(&self) -> Option<&str> {
+        self.0.last_error.as_deref()
+    }
+
+    /// While pending: when it is tried next (during an attempt, when it is
+    /// tried again should that attempt never end).
+    async fn next_attempt_at(&self) -> Option<DateTime<Utc>> {
+        (self.0.state == queue::PENDING).then_some(self.0.due_at)
+    }
+
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
     }
 }
 

@@ -2,6 +2,7 @@
 //! free of GraphQL).
 mod account;
 mod admin;
+mod company;
 mod event;
 mod notification_config;
 
@@ -9,6 +10,7 @@ use async_graphql::Enum;
 
 pub use account::Account;
 pub use admin::{AuditEntry, RejectedDelivery};
+pub use company::{Company, CompanyRecord};
 pub use event::{Event, EventFilter};
 pub use notification_config::{NotificationConfig, NotificationType, PeriodicInterval};
 

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::{
     env::Env,
-    event::{NewEvent, SourceKind},
+    event::{FollowUp, NewEvent, SourceKind},
     ingest::{Delivery, Head, IngestError, Source},
     secret::Secret,
 };
@@ -34,11 +34,14 @@ pub fn signed_body(secret: &str, input: Value, default_event: &str) -> anyhow::R
     Ok(json!({"event": event, "data": data, "hmac_signature": signature}).to_string())
 }
 
-/// `CANOPY_WEBHOOK_SECRETS`.
+/// `CANOPY_WEBHOOK_SECRETS`, `CANOPY_DOUBLE_CHECK`.
 #[derive(Clone, Debug, Default)]
 pub struct CanopyConfig {
     /// Any one verifies (rotation); none configured refuses every delivery.
     pub webhook_secrets: Vec<Secret>,
+    /// Event names confirmed with `GET /accounts/{id}` after they are
+    /// stored (seed 000's advice); needs Canopy's API configured.
+    pub double_check: Vec<String>,
 }
 
 impl CanopyConfig {
@@ -49,18 +52,21 @@ impl CanopyConfig {
                 .into_iter()
                 .map(Secret::new)
                 .collect(),
+            double_check: env.list("CANOPY_DOUBLE_CHECK"),
         }
     }
 }
 
 pub struct Canopy {
     secrets: Vec<Secret>,
+    double_check: Vec<String>,
 }
 
 impl Canopy {
     pub fn new(config: CanopyConfig) -> Self {
         Self {
             secrets: config.webhook_secrets,
+            double_check: config.double_check,
         }
     }
 }
@@ -87,6 +93,13 @@ impl Source for Canopy {
         let envelope = payload::Envelope::parse(delivery.body)?;
         let data = envelope.data_value()?;
         let signature = verify::verify(&self.secrets, &envelope, &data)?;
-        Ok(normalize::normalize(&envelope, data, signature))
+        let mut event = normalize::normalize(&envelope, data, signature);
+        if self.double_check.contains(&event.event_type) {
+            event.follow_up = event
+                .account_id
+                .clone()
+                .map(|account_id| FollowUp::CanopyAccount { account_id });
+        }
+        Ok(event)
     }
 }

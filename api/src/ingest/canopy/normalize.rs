@@ -7,7 +7,7 @@ use super::payload::Envelope;
 use crate::{
     ecmascript::Json,
     event::{AccountChange, NewEvent, SourceKind},
-    ingest::timestamp,
+    ingest::{identifier as text, timestamp},
 };
 
 /// Events whose `data` carries account state.
@@ -49,6 +49,7 @@ pub fn normalize(envelope: &Envelope<'_>, data: Json<'_>, signature: String) -> 
         payload: envelope.data.get().to_owned(),
         content_type: None,
         account_change,
+        follow_up: None,
     }
 }
 
@@ -162,15 +163,6 @@ fn account_change(account_id: String, data: &Value) -> AccountChange {
         }
     }
     change
-}
-
-/// Canopy sends identifiers as strings or numbers.
-fn text(value: &Value) -> Option<String> {
-    match value {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
 }
 
 fn cents(value: &Value) -> Option<i64> {

@@ -50,18 +50,10 @@ pub async fn apply_all(
     let update = OnConflict::column(accounts::Column::Id)
         .update_columns(accounts::Column::iter().filter(|c| !matches!(c, accounts::Column::Id)))
         .to_owned();
-    // The snapshot dominates an account's size; the rest is a few hundred bytes.
-    let bytes = |a: &accounts::Model| a.snapshot.as_ref().map_or(0, String::len) + 400;
-    for chunk in super::statement_chunks(&rows, bytes) {
-        let models = chunk
-            .iter()
-            .cloned()
-            .map(IntoActiveModel::into_active_model);
-        accounts::Entity::insert_many(models)
-            .on_conflict(update.clone())
-            .exec_without_returning(db)
-            .await?;
-    }
+    accounts::Entity::insert_many(rows.into_iter().map(IntoActiveModel::into_active_model))
+        .on_conflict(update)
+        .exec_without_returning(db)
+        .await?;
     Ok(())
 }
 

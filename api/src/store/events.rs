@@ -6,7 +6,7 @@ use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, Iterable,
     QueryFilter, QueryOrder, QuerySelect,
-    sea_query::{Alias, Asterisk, Expr, ExprTrait, Order, Query, UnionType},
+    sea_query::{Alias, Asterisk, CaseStatement, Expr, ExprTrait, Order, Query, UnionType},
 };
 
 use super::page;
@@ -23,38 +23,68 @@ pub async fn max_id(db: &impl ConnectionTrait) -> Result<i64, DbErr> {
     Ok(max.flatten().unwrap_or(0))
 }
 
-/// Ids of the stored events with these `(source, dedup_key)` pairs.
-pub async fn find_by_dedup_keys(
+/// What a batch needs to know before it writes, read in one statement: the
+/// highest event id committed, and the ids of the stored events with these
+/// `(source, dedup_key)` pairs.
+pub async fn batch_start(
     db: &impl ConnectionTrait,
     keys: &[(&str, &str)],
-) -> Result<HashMap<(String, String), i64>, DbErr> {
+) -> Result<(i64, HashMap<(String, String), i64>), DbErr> {
     use events::Column;
-    if keys.is_empty() {
-        return Ok(HashMap::new());
+    let mut query = Query::select();
+    query
+        .expr_as(Expr::val(0), Alias::new("known"))
+        .expr_as(Expr::col(Column::Id).max(), Alias::new("id"))
+        .expr_as(Expr::val(Option::<String>::None), Alias::new("source"))
+        .expr_as(Expr::val(Option::<String>::None), Alias::new("dedup_key"))
+        .from(events::Entity);
+    if !keys.is_empty() {
+        // Two IN lists use the (source, dedup_key) index; an OR of pairs does not.
+        let sources: HashSet<&str> = keys.iter().map(|(source, _)| *source).collect();
+        let mut known = Query::select();
+        known
+            .expr(Expr::val(1))
+            .columns([Column::Id, Column::Source, Column::DedupKey])
+            .from(events::Entity)
+            .and_where(Column::Source.is_in(sources))
+            .and_where(Column::DedupKey.is_in(keys.iter().map(|(_, key)| *key)));
+        query.union(UnionType::All, known);
     }
-    // Two IN lists use the (source, dedup_key) index; an OR of pairs does not.
-    let sources: HashSet<&str> = keys.iter().map(|(source, _)| *source).collect();
-    let rows: Vec<(i64, String, Option<String>)> = events::Entity::find()
-        .select_only()
-        .columns([Column::Id, Column::Source, Column::DedupKey])
-        .filter(Column::Source.is_in(sources))
-        .filter(Column::DedupKey.is_in(keys.iter().map(|(_, key)| *key)))
-        .into_tuple()
-        .all(db)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(id, source, key)| Some(((source, key?), id)))
-        .collect())
+    let statement = db.get_database_backend().build(&query);
+    let rows = db.query_all_raw(statement).await?;
+    let mut max_id = 0;
+    let mut known = HashMap::new();
+    for row in rows {
+        let id: Option<i64> = row.try_get("", "id")?;
+        if row.try_get::<i32>("", "known")? == 0 {
+            max_id = id.unwrap_or(0);
+        } else if let (Some(id), Some(source), Some(key)) = (
+            id,
+            row.try_get::<Option<String>>("", "source")?,
+            row.try_get::<Option<String>>("", "dedup_key")?,
+        ) {
+            known.insert((source, key), id);
+        }
+    }
+    Ok((max_id, known))
 }
 
-pub async fn count_deliveries(db: &impl ConnectionTrait, id: i64, more: i32) -> Result<(), DbErr> {
+/// Adds `more` deliveries to each event id, in one statement.
+pub async fn count_deliveries(
+    db: &impl ConnectionTrait,
+    more: &HashMap<i64, i32>,
+) -> Result<(), DbErr> {
+    use events::Column;
+    if more.is_empty() {
+        return Ok(());
+    }
+    let mut added = CaseStatement::new();
+    for (id, n) in more {
+        added = added.case(Column::Id.eq(*id), *n);
+    }
     events::Entity::update_many()
-        .col_expr(
-            events::Column::Deliveries,
-            Expr::col(events::Column::Deliveries).add(more),
-        )
-        .filter(events::Column::Id.eq(id))
+        .col_expr(Column::Deliveries, Expr::col(Column::Deliveries).add(added))
+        .filter(Column::Id.is_in(more.keys().copied()))
         .exec(db)
         .await?;
     Ok(())
@@ -69,24 +99,22 @@ pub async fn insert_many(
     if rows.is_empty() {
         return Ok(());
     }
-    for chunk in super::statement_chunks(rows, |(_, event)| row_bytes(event)) {
-        let models = chunk.iter().map(|(id, event)| events::ActiveModel {
-            id: Set(*id),
-            source: Set(event.source.as_str().to_owned()),
-            event_type: Set(event.event_type.clone()),
-            account_id: Set(event.account_id.clone()),
-            dedup_key: Set(event.dedup_key.clone()),
-            occurred_at: Set(event.occurred_at),
-            received_at: Set(received_at),
-            payload: Set(event.payload.clone()),
-            content_type: Set(event.content_type.clone()),
-            deliveries: Set(1),
-            follow_up: Set(None),
-        });
-        events::Entity::insert_many(models)
-            .exec_without_returning(db)
-            .await?;
-    }
+    let models = rows.iter().map(|(id, event)| events::ActiveModel {
+        id: Set(*id),
+        source: Set(event.source.as_str().to_owned()),
+        event_type: Set(event.event_type.clone()),
+        account_id: Set(event.account_id.clone()),
+        dedup_key: Set(event.dedup_key.clone()),
+        occurred_at: Set(event.occurred_at),
+        received_at: Set(received_at),
+        payload: Set(event.payload.clone()),
+        content_type: Set(event.content_type.clone()),
+        deliveries: Set(1),
+        follow_up: Set(None),
+    });
+    events::Entity::insert_many(models)
+        .exec_without_returning(db)
+        .await?;
     Ok(())
 }
 
@@ -102,14 +130,6 @@ pub async fn set_follow_up(
         .exec(db)
         .await?;
     Ok(())
-}
-
-fn row_bytes(event: &NewEvent) -> usize {
-    // Column values besides the payload, and the protocol's per-value framing.
-    event.payload.len()
-        + event.dedup_key.as_ref().map_or(0, String::len)
-        + event.event_type.len()
-        + 160
 }
 
 pub async fn find(db: &impl ConnectionTrait, id: i64) -> Result<Option<events::Model>, DbErr> {

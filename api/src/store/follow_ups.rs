@@ -59,31 +59,21 @@ pub async fn insert_many(
     if rows.is_empty() {
         return Ok(());
     }
-    let models: Vec<ActiveModel> = rows
-        .iter()
-        .map(|(event_id, follow_up)| ActiveModel {
-            id: NotSet,
-            event_id: Set(*event_id),
-            kind: Set(follow_up.kind().to_owned()),
-            input: Set(serde_json::to_string(follow_up).expect("plain data serializes")),
-            state: Set(PENDING.to_owned()),
-            attempts: Set(0),
-            due_at: Set(now),
-            last_error: Set(None),
-            created_at: Set(now),
-            updated_at: Set(now),
-        })
-        .collect();
-    // The input (ids) dominates a row's size.
-    let bytes = |m: &ActiveModel| match &m.input {
-        Set(input) => input.len() + 120,
-        _ => 120,
-    };
-    for chunk in super::statement_chunks(&models, bytes) {
-        Entity::insert_many(chunk.iter().cloned())
-            .exec_without_returning(db)
-            .await?;
-    }
+    let models = rows.iter().map(|(event_id, follow_up)| ActiveModel {
+        id: NotSet,
+        event_id: Set(*event_id),
+        kind: Set(follow_up.kind().to_owned()),
+        input: Set(serde_json::to_string(follow_up).expect("plain data serializes")),
+        state: Set(PENDING.to_owned()),
+        attempts: Set(0),
+        due_at: Set(now),
+        last_error: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    });
+    Entity::insert_many(models)
+        .exec_without_returning(db)
+        .await?;
     Ok(())
 }
 

@@ -104,51 +104,10 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     Migrator::up(db, None).await
 }
 
-/// Bind bytes per statement that stay within one socket write.
-const STATEMENT_BYTES: usize = 12 * 1024;
-
-/// `items` in runs whose estimated size stays under [`STATEMENT_BYTES`] (a
-/// larger item goes alone), one multi-row statement each. sqlx sets no
-/// TCP_NODELAY: a statement larger than the socket's initial send buffer
-/// (16 KiB on Linux) goes out in two writes, and the second waits for
-/// PostgreSQL's delayed ACK, 40 ms.
-pub fn statement_chunks<T>(items: &[T], bytes: impl Fn(&T) -> usize) -> Vec<&[T]> {
-    let mut chunks = Vec::new();
-    let (mut start, mut size) = (0, 0);
-    for (i, item) in items.iter().enumerate() {
-        let item_bytes = bytes(item);
-        if i > start && size + item_bytes > STATEMENT_BYTES {
-            chunks.push(&items[start..i]);
-            (start, size) = (i, 0);
-        }
-        size += item_bytes;
-    }
-    if start < items.len() {
-        chunks.push(&items[start..]);
-    }
-    chunks
-}
-
 /// Is the store answering (within a second)?
 pub async fn ping(db: &DatabaseConnection) -> bool {
     matches!(
         tokio::time::timeout(Duration::from_secs(1), db.ping()).await,
         Ok(Ok(()))
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn statements_stay_small_and_keep_every_item_in_order() {
-        let sizes = [5_000, 5_000, 5_000, 20_000, 100, 100];
-        let chunks = statement_chunks(&sizes, |s| *s);
-        assert_eq!(
-            chunks,
-            [&sizes[..2], &sizes[2..3], &sizes[3..4], &sizes[4..]]
-        );
-        assert!(statement_chunks(&[] as &[usize], |s| *s).is_empty());
-    }
 }

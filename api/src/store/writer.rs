@@ -302,14 +302,14 @@ fn answered_by_database(error: &DbErr) -> bool {
 async fn write(db: &DatabaseConnection, batch: &[&NewEvent]) -> Result<Vec<Stored>, DbErr> {
     let txn = begin_in_commit_order(db).await?;
     let now = clock::now();
-    let mut next_id = events::max_id(&txn).await? + 1;
 
     // A fixed number of statements per batch, whatever its size.
     let keys: Vec<(&str, &str)> = batch
         .iter()
         .filter_map(|e| Some((e.source.as_str(), e.dedup_key.as_deref()?)))
         .collect();
-    let mut known = events::find_by_dedup_keys(&txn, &keys).await?;
+    let (max_id, mut known) = events::batch_start(&txn, &keys).await?;
+    let mut next_id = max_id + 1;
     let mut stored = Vec::with_capacity(batch.len());
     let mut new_rows = Vec::new();
     let mut repeats: HashMap<i64, i32> = HashMap::new();
@@ -343,9 +343,7 @@ async fn write(db: &DatabaseConnection, batch: &[&NewEvent]) -> Result<Vec<Store
         .filter_map(|(id, e)| Some((*id, e.follow_up.as_ref()?)))
         .collect();
     follow_ups::insert_many(&txn, &jobs, now).await?;
-    for (id, more) in repeats {
-        events::count_deliveries(&txn, id, more).await?;
-    }
+    events::count_deliveries(&txn, &repeats).await?;
     let changes = new_rows
         .iter()
         .filter_map(|(_, e)| e.account_change.clone())

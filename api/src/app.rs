@@ -21,6 +21,7 @@ use crate::{
     jobs::{self, Jobs},
     live::{Feed, PubSub, Shutdown},
     routes::{self, BodyBudget},
+    series::Exporter,
     state::AppState,
     store::{self, Pools, rejections::Recorder, writer::Writer},
 };
@@ -114,6 +115,7 @@ impl App {
             max_body_bytes: config.max_body_bytes,
             body_budget: BodyBudget::default(),
             trusted_proxies: config.trusted_proxies.into(),
+            metrics: Exporter::installed(),
         };
         let router = routes::router(
             state,
@@ -158,9 +160,7 @@ impl App {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         tracing::info!(addr = %self.local_addr(), "gateway listening");
-        let router = self
-            .router
-            .layer(tower_http::trace::TraceLayer::new_for_http());
+        let router = self.router;
         let mut http = auto::Builder::new(TokioExecutor::new());
         http.http1()
             .timer(TokioTimer::new())

@@ -16,6 +16,7 @@ pub mod jobs;
 pub mod live;
 pub mod routes;
 pub mod secret;
+pub mod series;
 pub mod state;
 pub mod store;
 pub mod supervise;

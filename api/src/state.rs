@@ -10,6 +10,7 @@ use crate::{
     jobs::Jobs,
     live::{Feed, PubSub, Shutdown},
     routes::BodyBudget,
+    series::Exporter,
     store::{Pools, rejections::Recorder, writer::Writer},
 };
 
@@ -37,4 +38,6 @@ pub struct AppState {
     pub body_budget: BodyBudget,
     /// Peers whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Arc<[IpNet]>,
+    /// The process's metrics, for `GET /metrics`.
+    pub metrics: Exporter,
 }

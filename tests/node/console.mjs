@@ -140,6 +140,21 @@ function textHasNone(text, values, what) {
 }
 
 const scenarios = {
+  // The header's deliveries figure: once the page has a first interval,
+  // known traffic shows as exactly its count (and its refused part), read
+  // from /metrics.
+  async header({ page }) {
+    await open(page, '/console');
+    const status = page.locator('#status');
+    await page.locator('#status', { hasText: / deliveries in the last / }).waitFor();
+    const before = await status.innerText();
+    const answers = [];
+    for (const body of job.bodies) answers.push((await deliver(body)).status);
+    const figure = `${job.bodies.length} deliveries in the last (\\d+ s|minute) \\(${job.refused} refused\\)$`;
+    await page.locator('#status', { hasText: new RegExp(figure) }).waitFor();
+    return { before, answers, after: await status.innerText() };
+  },
+
   // Live with a read key: rows within a second, PII masked; leaving the tab
   // and a reload resume from the kept cursor, as does a dropped socket;
   // then a pii key sees the values.

@@ -1,36 +1,48 @@
-// The header line: readiness from /readyz, deliveries per minute from
-// /metrics (gateway_deliveries_total, summed over sources and statuses).
+// The header line: readiness from /readyz, and the deliveries of about the
+// last minute from /metrics (gateway_deliveries_total, every answer of the
+// ingest endpoints, summed over sources and statuses; 4xx and 5xx answers
+// are the refused part).
 
 const EVERY_MS = 5000;
 const WINDOW_MS = 60000;
 
-/** The sum of `gateway_deliveries_total` and of its refused (4xx/5xx) part, or null. */
+/**
+ * The sum of `gateway_deliveries_total` and of its refused (4xx/5xx) part;
+ * a gateway that has answered no delivery yet has no such series: 0.
+ */
 export function deliveries(metricsText) {
   let total = 0;
   let refused = 0;
-  let seen = false;
   for (const line of metricsText.split('\n')) {
     const match = /^gateway_deliveries_total(?:\{([^}]*)\})?\s+(\S+)/.exec(line);
     if (!match) continue;
-    seen = true;
     const value = Number(match[2]);
     total += value;
     const status = /status="(\d+)"/.exec(match[1] ?? '')?.[1];
     if (status && Number(status) >= 400) refused += value;
   }
-  return seen ? { total, refused } : null;
+  return { total, refused };
 }
 
-/** Per minute over the samples kept (oldest to newest). */
-export function perMinute(samples) {
-  if (samples.length < 2) return null;
+/**
+ * Keeps `sample` in `samples` (oldest first), dropping those older than
+ * needed: the first kept is the newest one at least a minute old. A counter
+ * that went down (the gateway restarted) starts the samples over.
+ */
+export function keep(samples, sample) {
+  if (samples.length && sample.total < samples.at(-1).total) samples.length = 0;
+  samples.push(sample);
+  while (samples.length > 2 && sample.at - samples[1].at >= WINDOW_MS) samples.shift();
+}
+
+/** What the header says of the samples kept. */
+export function rate(samples) {
+  if (samples.length < 2) return 'deliveries: measuring';
   const first = samples[0];
   const last = samples.at(-1);
-  const minutes = (last.at - first.at) / 60000;
-  return {
-    total: (last.total - first.total) / minutes,
-    refused: (last.refused - first.refused) / minutes,
-  };
+  const ms = last.at - first.at;
+  const span = ms >= WINDOW_MS ? 'the last minute' : `the last ${Math.round(ms / 1000)} s`;
+  return `${last.total - first.total} deliveries in ${span} (${last.refused - first.refused} refused)`;
 }
 
 async function readiness() {
@@ -58,17 +70,9 @@ export function watch(el) {
   const samples = [];
   async function tick() {
     const [ready, counted] = await Promise.all([readiness(), metrics()]);
-    let rate = 'deliveries/min: no /metrics';
-    if (counted) {
-      const now = Date.now();
-      samples.push({ at: now, ...counted });
-      while (samples.length > 2 && now - samples[0].at > WINDOW_MS) samples.shift();
-      const per = perMinute(samples);
-      rate = per
-        ? `${per.total.toFixed(0)} deliveries/min (${per.refused.toFixed(0)} refused)`
-        : 'deliveries/min: measuring';
-    }
-    el.textContent = `${ready.ok ? 'Ready' : 'Not ready'}: ${ready.text} · ${rate}`;
+    if (counted) keep(samples, { at: Date.now(), ...counted });
+    const deliveriesText = counted ? rate(samples) : 'deliveries: no /metrics';
+    el.textContent = `${ready.ok ? 'Ready' : 'Not ready'}: ${ready.text} · ${deliveriesText}`;
     el.classList.toggle('down', !ready.ok);
   }
   tick();

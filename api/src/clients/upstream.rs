@@ -13,6 +13,7 @@ use super::{
     ClientError,
     retry::{Retries, RetryPolicy, retry_after},
 };
+use crate::series;
 
 /// How long a call may take.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -143,7 +144,7 @@ impl Upstream {
 
     fn count(&self, status: &str) {
         metrics::counter!(
-            "gateway_upstream_calls_total",
+            series::UPSTREAM_CALLS,
             "target" => self.target,
             "status" => status.to_owned()
         )

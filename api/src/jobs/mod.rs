@@ -29,6 +29,7 @@ use crate::{
     clock,
     event::FollowUp,
     faults::Faults,
+    series,
     store::{
         self,
         follow_ups::{self, Claimed, Finished},
@@ -199,7 +200,7 @@ async fn work(worker: Arc<Worker>) {
             Ok(()) = queued.changed() => {}
             _ = tick.tick() => {
                 if let Ok(pending) = store::timed(follow_ups::pending(&worker.db)).await {
-                    metrics::gauge!("gateway_follow_ups_pending").set(pending as f64);
+                    metrics::gauge!(series::FOLLOW_UPS_PENDING).set(pending as f64);
                 }
             }
         }
@@ -254,7 +255,7 @@ impl Worker {
         };
         match recorded {
             Ok(true) if giving_up => {
-                metrics::counter!("gateway_follow_ups_failed_total", "kind" => kind).increment(1);
+                metrics::counter!(series::FOLLOW_UPS_FAILED, "kind" => kind).increment(1);
             }
             Ok(_) => {}
             // The lease runs out, and the job is claimed again then.

@@ -16,7 +16,7 @@ use tokio::sync::{Notify, broadcast, watch};
 
 use crate::{
     faults::Faults,
-    store,
+    series, store,
     supervise::{Running, supervise},
 };
 
@@ -132,7 +132,6 @@ async fn follow(
         if faults.feed_should_crash() {
             panic!("fault injected: the live feed crashes");
         }
-        metrics::gauge!("gateway_subscribers").set(events.receiver_count() as f64);
         if let Err(error) = shared.read_new(&events, &db).await {
             tracing::warn!(%error, "feed could not read the store; retrying");
         }
@@ -156,7 +155,7 @@ impl Shared {
             };
             for event in &page {
                 let lag = Utc::now() - event.received_at;
-                metrics::histogram!("gateway_pubsub_lag_seconds")
+                metrics::histogram!(series::PUBSUB_LAG)
                     .record(lag.num_microseconds().unwrap_or(0) as f64 / 1e6);
             }
             self.head.store(last, Ordering::SeqCst);

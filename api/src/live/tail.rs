@@ -6,7 +6,7 @@ use sea_orm::{DatabaseConnection, DbErr};
 use tokio::sync::{broadcast, watch};
 
 use super::feed::{Batch, Feed};
-use crate::store;
+use crate::{series, store};
 
 /// Events a catching-up subscriber reads from the store at once...
 const PAGE_ROWS: u64 = 500;
@@ -41,6 +41,23 @@ pub struct Tail {
     shutdown: watch::Receiver<bool>,
     /// The last event id delivered, or the starting point.
     delivered: i64,
+    _counted: Counted,
+}
+
+/// One open subscription in `gateway_subscribers`, for as long as it lives.
+struct Counted;
+
+impl Counted {
+    fn new() -> Self {
+        metrics::gauge!(series::SUBSCRIBERS).increment(1.0);
+        Self
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        metrics::gauge!(series::SUBSCRIBERS).decrement(1.0);
+    }
 }
 
 impl Tail {
@@ -67,6 +84,7 @@ impl Tail {
             },
             shutdown,
             delivered: position,
+            _counted: Counted::new(),
         }
     }
 

@@ -1,4 +1,12 @@
-use axum::{Json, Router, extract::State, http::StatusCode, routing::get};
+//! Operations endpoints, outside the in-flight limit and without a key:
+//! liveness, readiness and metrics.
+use axum::{
+    Json, Router,
+    extract::State,
+    http::{HeaderValue, StatusCode, header::CONTENT_TYPE},
+    response::{IntoResponse, Response},
+    routing::get,
+};
 use serde_json::{Value, json};
 
 use crate::{state::AppState, store};
@@ -7,6 +15,18 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+}
+
+/// Prometheus's text exposition format.
+const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    let mut response = state.metrics.render().into_response();
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(PROMETHEUS_TEXT));
+    response
 }
 
 async fn healthz() -> Json<Value> {

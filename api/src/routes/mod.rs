@@ -7,7 +7,9 @@ mod error;
 mod graphql;
 mod graphql_ws;
 mod health;
+mod ingest_metrics;
 mod origin;
+mod request_id;
 mod webhooks;
 
 use std::sync::Arc;
@@ -20,7 +22,8 @@ pub use graphql::MAX_CONCURRENT_REQUESTS as MAX_GRAPHQL_REQUESTS;
 
 use crate::{ingest::Source, state::AppState};
 
-/// `max_in_flight` bounds the requests (webhooks, GraphQL, WebSocket
+/// Every request gets a request id and a tracing span ([`request_id`]);
+/// every ingest answer is counted ([`ingest_metrics`]). `max_in_flight` bounds the requests (webhooks, GraphQL, WebSocket
 /// upgrades) served at once; beyond it a request is answered 503 with
 /// `Retry-After` at once, before any of its work is done. Health checks are
 /// not counted.
@@ -32,6 +35,7 @@ pub fn router(state: AppState, sources: Vec<Arc<dyn Source>>, max_in_flight: usi
         .load_shed()
         .concurrency_limit(max_in_flight);
     let other_sites = middleware::from_fn_with_state(state.clone(), origin::refuse_other_sites);
+    let ingest_paths = ingest_metrics::IngestPaths::of(&sources);
     let work = Router::new()
         .merge(console::router())
         .merge(
@@ -42,8 +46,13 @@ pub fn router(state: AppState, sources: Vec<Arc<dyn Source>>, max_in_flight: usi
         .merge(graphql_ws::router().layer(other_sites))
         .merge(webhooks::router(sources))
         .layer(shed);
-    Router::new()
+    let router = Router::new()
         .merge(health::router())
         .merge(work)
         .with_state(state)
+        .layer(middleware::from_fn_with_state(
+            ingest_paths,
+            ingest_metrics::measure,
+        ));
+    request_id::traced(router)
 }

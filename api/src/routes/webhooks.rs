@@ -20,6 +20,7 @@ use super::{
 use crate::{
     ids,
     ingest::{self, Delivery, Head, IngestError, Source},
+    series,
     state::AppState,
     store::rejections::{RejectedBody, Rejection},
 };
@@ -123,6 +124,8 @@ fn refuse(
 ) -> Response {
     let kind = source.kind();
     tracing::warn!(source = %kind, code = error.code(), %remote, %error, "delivery refused");
+    metrics::counter!(series::REFUSALS, "source" => kind.as_str(), "reason" => error.code())
+        .increment(1);
     state.recorder.record(Rejection {
         source: kind,
         reason: error.code(),

@@ -10,7 +10,7 @@ use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, DbErr, Enti
 use sha2::{Digest, Sha256};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::event::SourceKind;
+use crate::{event::SourceKind, series};
 
 /// Refusals waiting to be written at most; beyond it they are dropped,
 /// counted in `gateway_refusal_records_dropped_total` and logged.
@@ -79,7 +79,7 @@ impl Recorder {
     pub fn record(&self, rejection: Rejection<'_>) {
         let row = rejection.into_row(crate::clock::now());
         if self.queue.try_send(Queued::Row(row)).is_err() {
-            metrics::counter!("gateway_refusal_records_dropped_total").increment(1);
+            metrics::counter!(series::REFUSAL_RECORDS_DROPPED).increment(1);
             tracing::warn!("refusal queue full: a refused delivery was not recorded");
         }
     }

@@ -12,7 +12,11 @@
 //! account, on this node or another. Finished follow-ups go the same way
 //! (their result, the company view, the account they read), and an event's
 //! follow-up job is inserted in the event's own transaction.
-use std::{collections::HashMap, sync::Arc, time::Duration};
+use std::{
+    collections::HashMap,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, RuntimeErr,
@@ -30,6 +34,7 @@ use crate::{
     clock,
     event::{AccountChange, NewEvent},
     faults::Faults,
+    series,
     supervise::{Running, supervise},
 };
 
@@ -247,7 +252,9 @@ async fn commit_events(
     announcements: &Announcements,
 ) {
     let announce = |stored: &Stored, event: &NewEvent| {
-        if !stored.duplicate {
+        if stored.duplicate {
+            metrics::counter!(series::DEDUP_HITS, "source" => event.source.as_str()).increment(1);
+        } else {
             announcements.committed.send_if_modified(|max| {
                 let newer = stored.id > *max;
                 *max = (*max).max(stored.id);
@@ -259,7 +266,7 @@ async fn commit_events(
         }
     };
     let events: Vec<&NewEvent> = batch.iter().map(|job| &job.event).collect();
-    match super::timed(write(db, &events)).await {
+    match measured(db, &events).await {
         Ok(stored) => {
             for (job, stored) in batch.drain(..).zip(stored) {
                 announce(&stored, &job.event);
@@ -270,7 +277,7 @@ async fn commit_events(
             tracing::warn!(%error, size = batch.len(), "batch refused; committing one by one");
             // One bad delivery must not fail the others it was batched with.
             for job in batch.drain(..) {
-                let result = super::timed(write(db, &[&job.event]))
+                let result = measured(db, &[&job.event])
                     .await
                     .map(|mut s| s.remove(0));
                 if let Ok(stored) = &result {
@@ -286,6 +293,16 @@ async fn commit_events(
             }
         }
     }
+}
+
+/// [`write`] within the store's call timeout; a committed batch's time and
+/// size are recorded.
+async fn measured(db: &DatabaseConnection, batch: &[&NewEvent]) -> Result<Vec<Stored>, DbErr> {
+    let started = Instant::now();
+    let stored = super::timed(write(db, batch)).await?;
+    metrics::histogram!(series::STORE_COMMIT_DURATION).record(started.elapsed().as_secs_f64());
+    metrics::histogram!(series::STORE_BATCH_SIZE).record(batch.len() as f64);
+    Ok(stored)
 }
 
 /// The database itself refused a statement (as opposed to being unreachable,

@@ -399,7 +399,8 @@ async fn console_views_fit_desktop_and_phone_screens() {
         json!([paged[..20], paged[20..], paged[..20]])
     );
     assert_eq!(result["lastHasNext"], false);
-    // The header line, from /readyz (and /metrics, once there is one).
+    // The header line, from /readyz (its deliveries figure: the test
+    // below).
     let status = result["status"].as_str().unwrap();
     assert!(
         status.starts_with("Ready: store up · redis not configured · writer up · feed up · "),
@@ -415,6 +416,30 @@ async fn console_views_fit_desktop_and_phone_screens() {
         assert_eq!(view["overflow"], 0, "{view} is wider than a phone");
     }
     assert_eq!(png_size(&shots.join("console-phone.png")), (390, 844));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_header_shows_the_deliveries_metrics_counted() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let wrong = signed_with("not-the-secret", "account_update", json!({"account_id": "a1"}));
+    let bodies = [
+        signed_fixture("account_update"),
+        signed_fixture("payment_due_date"),
+        signed_fixture("account_update"),
+        wrong,
+        "not json".to_owned(),
+    ];
+    let result = browse(&app, "header", json!({"bodies": bodies, "refused": 2})).await;
+
+    assert_eq!(result["answers"], json!([202, 202, 200, 401, 400]));
+    let before = result["before"].as_str().unwrap();
+    assert!(
+        before.starts_with("Ready: store up · ") && before.contains(" · 0 deliveries in the last "),
+        "{before}"
+    );
+    let after = result["after"].as_str().unwrap();
+    assert!(after.contains(" · 5 deliveries in the last "), "{after}");
+    assert!(after.ends_with(" (2 refused)"), "{after}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

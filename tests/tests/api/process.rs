@@ -2,7 +2,13 @@
 //! it from outside. The `gateway` binary is the one `cargo nextest run
 //! --workspace` (or `cargo build -p api`) builds into the same target
 //! directory as this test binary.
-use std::{net::SocketAddr, path::PathBuf, process::Stdio, time::Duration};
+use std::{
+    net::SocketAddr,
+    path::PathBuf,
+    process::Stdio,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use serde_json::Value;
 use tokio::{
@@ -13,6 +19,8 @@ use tokio::{
 pub struct GatewayProcess {
     child: Child,
     pub addr: SocketAddr,
+    /// Every line it has written to stderr so far.
+    logs: Arc<Mutex<Vec<String>>>,
     /// Its working directory (where a `.env` would be read from).
     _dir: tempfile::TempDir,
 }
@@ -20,8 +28,8 @@ pub struct GatewayProcess {
 impl GatewayProcess {
     /// Starts `gateway serve` with `env` as its whole environment (plus a
     /// free loopback port, unless `env` names `GATEWAY_ADDR`, and JSON logs)
-    /// and returns once it listens. Its logs are passed on to this test's
-    /// stderr; it is killed when dropped.
+    /// and returns once it listens. Its logs are kept ([`Self::logs`]) and
+    /// passed on to this test's stderr; it is killed when dropped.
     pub async fn start(env: &[(&str, &str)]) -> Self {
         let binary = binary();
         assert!(
@@ -44,9 +52,17 @@ impl GatewayProcess {
             .kill_on_drop(true);
         let mut child = command.spawn().expect("gateway starts");
         let mut lines = BufReader::new(child.stderr.take().expect("piped stderr")).lines();
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let keep = {
+            let logs = logs.clone();
+            move |line: &str| {
+                eprintln!("gateway: {line}");
+                logs.lock().unwrap().push(line.to_owned());
+            }
+        };
         let listening = async {
             while let Some(line) = lines.next_line().await.expect("gateway stderr") {
-                eprintln!("gateway: {line}");
+                keep(&line);
                 if let Some(addr) = listening_on(&line) {
                     return addr;
                 }
@@ -58,14 +74,24 @@ impl GatewayProcess {
             .expect("the gateway listens within 30 s");
         tokio::spawn(async move {
             while let Ok(Some(line)) = lines.next_line().await {
-                eprintln!("gateway: {line}");
+                keep(&line);
             }
         });
         Self {
             child,
             addr,
+            logs,
             _dir: dir,
         }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// The lines it has written to stderr so far.
+    pub fn logs(&self) -> Vec<String> {
+        self.logs.lock().unwrap().clone()
     }
 
     pub fn pid(&self) -> u32 {

@@ -13,6 +13,8 @@ use axum::{
     routing::get,
 };
 
+use tracing::Instrument;
+
 use self::protocol::Protocol;
 use crate::{graphql::limits::MAX_REQUEST_BYTES, state::AppState};
 
@@ -36,6 +38,8 @@ async fn upgrade(
         let message = "offer graphql-transport-ws or graphql-ws as the WebSocket subprotocol";
         return (StatusCode::BAD_REQUEST, message).into_response();
     };
+    // The socket's logs stay in the upgrade request's span (its id).
+    let span = tracing::Span::current();
     upgrade
         // The one chosen, so the answer names the protocol spoken.
         .protocols([protocol.name()])
@@ -47,5 +51,5 @@ async fn upgrade(
         // it was most of an idle subscription's memory; client messages are
         // small, and a larger one grows the buffer as needed.
         .read_buffer_size(READ_BUFFER_BYTES)
-        .on_upgrade(move |socket| connection::serve(socket, state, protocol))
+        .on_upgrade(move |socket| connection::serve(socket, state, protocol).instrument(span))
 }

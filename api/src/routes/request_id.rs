@@ -67,8 +67,12 @@ mod tests {
     #[test]
     fn only_one_short_printable_id_is_kept() {
         assert!(usable(&HeaderValue::from_static("a1b2-c3d4")));
-        assert!(usable(&HeaderValue::from_str(&"x".repeat(MAX_ID_BYTES)).unwrap()));
-        assert!(!usable(&HeaderValue::from_str(&"x".repeat(MAX_ID_BYTES + 1)).unwrap()));
+        assert!(usable(
+            &HeaderValue::from_str(&"x".repeat(MAX_ID_BYTES)).unwrap()
+        ));
+        assert!(!usable(
+            &HeaderValue::from_str(&"x".repeat(MAX_ID_BYTES + 1)).unwrap()
+        ));
         assert!(!usable(&HeaderValue::from_static("two words")));
         assert!(!usable(&HeaderValue::from_static("")));
         assert!(!usable(&HeaderValue::from_bytes(b"caf\xc3\xa9").unwrap()));

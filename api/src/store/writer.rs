@@ -277,9 +277,7 @@ async fn commit_events(
             tracing::warn!(%error, size = batch.len(), "batch refused; committing one by one");
             // One bad delivery must not fail the others it was batched with.
             for job in batch.drain(..) {
-                let result = measured(db, &[&job.event])
-                    .await
-                    .map(|mut s| s.remove(0));
+                let result = measured(db, &[&job.event]).await.map(|mut s| s.remove(0));
                 if let Ok(stored) = &result {
                     announce(stored, &job.event);
                 }

@@ -421,7 +421,11 @@ async fn console_views_fit_desktop_and_phone_screens() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn console_header_shows_the_deliveries_metrics_counted() {
     let app = spawn_app(Backend::Sqlite).await;
-    let wrong = signed_with("not-the-secret", "account_update", json!({"account_id": "a1"}));
+    let wrong = signed_with(
+        "not-the-secret",
+        "account_update",
+        json!({"account_id": "a1"}),
+    );
     let bodies = [
         signed_fixture("account_update"),
         signed_fixture("payment_due_date"),

@@ -23,7 +23,10 @@ async fn scrape(gateway: &GatewayProcess) -> Scrape {
     let response = reqwest::get(gateway.url("/metrics")).await.unwrap();
     assert_eq!(response.status(), 200);
     let content_type = response.headers()["content-type"].to_str().unwrap();
-    assert!(content_type.starts_with("text/plain; version=0.0.4"), "{content_type}");
+    assert!(
+        content_type.starts_with("text/plain; version=0.0.4"),
+        "{content_type}"
+    );
     Scrape::parse(&response.text().await.unwrap())
 }
 
@@ -110,7 +113,15 @@ async fn metrics_count_exactly_the_traffic_sent() {
         answered.push(post(&gateway, canopy, &json_body, signed_fixture(name)).await);
     }
     for _ in 0..2 {
-        answered.push(post(&gateway, canopy, &json_body, signed_fixture("account_update")).await);
+        answered.push(
+            post(
+                &gateway,
+                canopy,
+                &json_body,
+                signed_fixture("account_update"),
+            )
+            .await,
+        );
     }
     let data = json!({"account_id": "acct-1", "changed_at": "2024-01-01T00:00:00Z"});
     for _ in 0..2 {
@@ -124,13 +135,22 @@ async fn metrics_count_exactly_the_traffic_sent() {
     answered.push(post(&gateway, canopy, &json_body, oversized.to_string()).await);
     let wrong_method = reqwest::get(gateway.url(canopy)).await.unwrap();
     answered.push(wrong_method.status().as_u16());
-    assert_eq!(answered, [202, 202, 202, 200, 200, 401, 401, 401, 400, 413, 405]);
+    assert_eq!(
+        answered,
+        [202, 202, 202, 200, 200, 401, 401, 401, 400, 413, 405]
+    );
 
     let loanpro = "/webhooks/loanpro";
     let bearer = format!("Bearer {LOANPRO_TOKEN}");
-    let token = [("authorization", bearer.as_str()), ("content-type", "application/json")];
+    let token = [
+        ("authorization", bearer.as_str()),
+        ("content-type", "application/json"),
+    ];
     let variables = fixture_text("loanpro", "loan_5_days_past_due.json");
-    let wrong_token = [("authorization", "Bearer nope"), ("content-type", "application/json")];
+    let wrong_token = [
+        ("authorization", "Bearer nope"),
+        ("content-type", "application/json"),
+    ];
     let answered = [
         post(&gateway, loanpro, &token, variables.clone()).await,
         post(&gateway, loanpro, &token, variables.clone()).await,
@@ -140,10 +160,19 @@ async fn metrics_count_exactly_the_traffic_sent() {
 
     let callbacks = "/callbacks/embedded-funding";
     let callback = fixture_text("embedded-funding", "0_credit_limit_updated.json");
-    let elsewhere = [("x-forwarded-for", "203.0.113.9"), ("content-type", "application/json")];
+    let elsewhere = [
+        ("x-forwarded-for", "203.0.113.9"),
+        ("content-type", "application/json"),
+    ];
     let answered = [
         post(&gateway, callbacks, &json_body, callback.clone()).await,
-        post(&gateway, callbacks, &json_body, r#"{"message": "zero"}"#.into()).await,
+        post(
+            &gateway,
+            callbacks,
+            &json_body,
+            r#"{"message": "zero"}"#.into(),
+        )
+        .await,
         post(&gateway, callbacks, &elsewhere, callback).await,
     ];
     assert_eq!(answered, [202, 400, 401]);
@@ -159,7 +188,10 @@ async fn metrics_count_exactly_the_traffic_sent() {
         .json()
         .await
         .unwrap();
-    assert_eq!(listed["data"]["events"]["edges"].as_array().unwrap().len(), 5);
+    assert_eq!(
+        listed["data"]["events"]["edges"].as_array().unwrap().len(),
+        5
+    );
     // The subscriber got the five new events, so the feed has read them.
     for _ in 0..5 {
         assert!(ws.next_payload().await["data"]["events"]["id"].is_string());
@@ -187,14 +219,27 @@ async fn metrics_count_exactly_the_traffic_sent() {
     assert_eq!(metrics.types["gateway_deliveries_total"], "counter");
 
     // Every answer timed, as a histogram (buckets, not a summary).
-    assert_eq!(metrics.types["gateway_ingest_duration_seconds"], "histogram");
-    let timed: BTreeMap<Labels, f64> = [("canopy", 11.0), ("loanpro", 3.0), ("embedded_funding", 3.0)]
-        .into_iter()
-        .map(|(source, n)| (labels(&[("source", source)]), n))
-        .collect();
-    assert_eq!(metrics.series("gateway_ingest_duration_seconds_count"), timed);
     assert_eq!(
-        metrics.value("gateway_ingest_duration_seconds_bucket", &[("source", "canopy"), ("le", "+Inf")]),
+        metrics.types["gateway_ingest_duration_seconds"],
+        "histogram"
+    );
+    let timed: BTreeMap<Labels, f64> = [
+        ("canopy", 11.0),
+        ("loanpro", 3.0),
+        ("embedded_funding", 3.0),
+    ]
+    .into_iter()
+    .map(|(source, n)| (labels(&[("source", source)]), n))
+    .collect();
+    assert_eq!(
+        metrics.series("gateway_ingest_duration_seconds_count"),
+        timed
+    );
+    assert_eq!(
+        metrics.value(
+            "gateway_ingest_duration_seconds_bucket",
+            &[("source", "canopy"), ("le", "+Inf")]
+        ),
         Some(11.0)
     );
 
@@ -210,7 +255,10 @@ async fn metrics_count_exactly_the_traffic_sent() {
     .map(|(source, reason, n)| (labels(&[("source", source), ("reason", reason)]), n))
     .collect();
     assert_eq!(metrics.series("gateway_refusals_total"), refusals);
-    assert_eq!(metrics.value("gateway_refusal_records_dropped_total", &[]), None);
+    assert_eq!(
+        metrics.value("gateway_refusal_records_dropped_total", &[]),
+        None
+    );
 
     let dedup: BTreeMap<Labels, f64> = [("canopy", 2.0), ("loanpro", 1.0)]
         .into_iter()
@@ -221,22 +269,38 @@ async fn metrics_count_exactly_the_traffic_sent() {
     // Eight deliveries went through the writer (five new, three repeats),
     // in batches of any size; each committed batch was timed.
     assert_eq!(metrics.types["gateway_store_batch_size"], "histogram");
-    assert_eq!(metrics.value("gateway_store_batch_size_sum", &[]), Some(8.0));
-    let batches = metrics.value("gateway_store_batch_size_count", &[]).unwrap();
+    assert_eq!(
+        metrics.value("gateway_store_batch_size_sum", &[]),
+        Some(8.0)
+    );
+    let batches = metrics
+        .value("gateway_store_batch_size_count", &[])
+        .unwrap();
     assert!((1.0..=8.0).contains(&batches), "{batches}");
     assert_eq!(
         metrics.value("gateway_store_commit_duration_seconds_count", &[]),
         Some(batches)
     );
-    assert_eq!(metrics.types["gateway_store_commit_duration_seconds"], "histogram");
+    assert_eq!(
+        metrics.types["gateway_store_commit_duration_seconds"],
+        "histogram"
+    );
     // The feed read each new event once.
     assert_eq!(metrics.types["gateway_pubsub_lag_seconds"], "histogram");
-    assert_eq!(metrics.value("gateway_pubsub_lag_seconds_count", &[]), Some(5.0));
+    assert_eq!(
+        metrics.value("gateway_pubsub_lag_seconds_count", &[]),
+        Some(5.0)
+    );
     assert_eq!(metrics.value("gateway_subscribers", &[]), Some(1.0));
     // The callback's follow-up: its reads (each attempt) and then no job left.
     let calls: BTreeMap<Labels, f64> = [("503", 1.0), ("200", 2.0)]
         .into_iter()
-        .map(|(status, n)| (labels(&[("target", "embedded_funding"), ("status", status)]), n))
+        .map(|(status, n)| {
+            (
+                labels(&[("target", "embedded_funding"), ("status", status)]),
+                n,
+            )
+        })
         .collect();
     scrape_until(&gateway, "the follow-up's calls, and none pending", |s| {
         s.series("gateway_upstream_calls_total") == calls

@@ -30,7 +30,8 @@ impl Scrape {
                 }
                 continue;
             }
-            let sample = sample(line).unwrap_or_else(|why| panic!("line {}: {why}: {line}", number + 1));
+            let sample =
+                sample(line).unwrap_or_else(|why| panic!("line {}: {why}: {line}", number + 1));
             scrape.samples.push(sample);
         }
         scrape
@@ -64,7 +65,11 @@ fn sample(line: &str) -> Result<(String, Labels, f64), String> {
         .find(|c: char| c == '{' || c.is_whitespace())
         .ok_or("no value")?;
     let (name, mut rest) = line.split_at(name_end);
-    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || "_:".contains(c)) {
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_:".contains(c))
+    {
         return Err(format!("bad metric name {name:?}"));
     }
     let mut labels = Labels::new();
@@ -104,7 +109,9 @@ fn label_set(mut text: &str) -> Result<(Labels, &str), String> {
         if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
             return Err(format!("bad label name {key:?}"));
         }
-        let quoted = text[eq + 1..].strip_prefix('"').ok_or("an unquoted label value")?;
+        let quoted = text[eq + 1..]
+            .strip_prefix('"')
+            .ok_or("an unquoted label value")?;
         let mut value = String::new();
         let mut chars = quoted.char_indices();
         let end = loop {

@@ -25,7 +25,8 @@ pub fn traced(router: Router) -> Router {
         .layer(axum::middleware::map_request(drop_unusable_id))
 }
 
-/// At INFO, so the id is on the request's lines at the default log level.
+/// A span is kept only when the filter enables its level: at ERROR, the
+/// id is on every line of the request whatever `RUST_LOG` lets through.
 fn span(request: &Request) -> tracing::Span {
     let id = request
         .headers()
@@ -33,7 +34,7 @@ fn span(request: &Request) -> tracing::Span {
         .and_then(|id| id.to_str().ok())
         .unwrap_or_default();
     // The path only: a query string can carry a credential (`?token=`).
-    tracing::info_span!(
+    tracing::error_span!(
         "request",
         request_id = %id,
         method = %request.method(),

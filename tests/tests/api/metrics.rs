@@ -89,6 +89,8 @@ async fn metrics_count_exactly_the_traffic_sent() {
         ("MAX_BODY_BYTES", &max_body),
         ("EMBEDDED_FUNDING_API_URL", &api_url),
         ("EMBEDDED_FUNDING_API_KEY", "ef-api-key"),
+        // Refusals (WARN) only, and the line that says where it listens.
+        ("RUST_LOG", "warn,api::app=info"),
     ])
     .await;
     let before = scrape(&gateway).await;
@@ -314,4 +316,15 @@ async fn metrics_count_exactly_the_traffic_sent() {
         s.value("gateway_subscribers", &[]) == Some(0.0)
     })
     .await;
+
+    // Even with only warnings logged, each refusal's line names its request.
+    let refusal_ids: Vec<Value> = gateway
+        .logs()
+        .iter()
+        .map(|line| serde_json::from_str::<Value>(line).unwrap())
+        .filter(|log| log["fields"]["message"] == "delivery refused")
+        .map(|log| log["span"]["request_id"].clone())
+        .collect();
+    assert_eq!(refusal_ids.len(), 8);
+    assert!(refusal_ids.iter().all(Value::is_string), "{refusal_ids:?}");
 }

@@ -23,10 +23,11 @@ pub use graphql::MAX_CONCURRENT_REQUESTS as MAX_GRAPHQL_REQUESTS;
 use crate::{ingest::Source, state::AppState};
 
 /// Every request gets a request id and a tracing span ([`request_id`]);
-/// every ingest answer is counted ([`ingest_metrics`]). `max_in_flight` bounds the requests (webhooks, GraphQL, WebSocket
-/// upgrades) served at once; beyond it a request is answered 503 with
-/// `Retry-After` at once, before any of its work is done. Health checks are
-/// not counted.
+/// every ingest answer is counted ([`ingest_metrics`]). `max_in_flight`
+/// bounds the requests (webhooks, GraphQL, WebSocket upgrades) served at
+/// once; beyond it a request is answered 503 with `Retry-After` at once,
+/// before any of its work is done. Health checks and `/metrics` are not
+/// counted.
 pub fn router(state: AppState, sources: Vec<Arc<dyn Source>>, max_in_flight: usize) -> Router {
     let shed = ServiceBuilder::new()
         .layer(HandleErrorLayer::new(|_: BoxError| async {

@@ -12,7 +12,6 @@ use axum::{
     response::{IntoResponse, Response},
     routing::get,
 };
-
 use tracing::Instrument;
 
 use self::protocol::Protocol;

@@ -2,6 +2,8 @@
 # Durable Canopy ingest against PostgreSQL's own one-insert ceiling.
 #   bench/ingest.sh          CONNS="1 8 64" DURATION=15 WARMUP=5 RUNS=3
 #   STORE=sqlite bench/ingest.sh    the zero-configuration SQLite store (no pgbench)
+#   PROFILE=1 GATEWAY_BIN=… bench/ingest.sh   also a perf profile of each run
+#                                    (bench/profiles/), of another build
 # Workload (issue 17): closed loop, keep-alive connections (wrk), bodies
 # cycling through the 11 Canopy fixtures (250 B to 12.6 KB), each distinct by
 # a unique first key of `data`, signed over JSON.stringify(data). In the same
@@ -71,11 +73,13 @@ for run in $(seq 1 "$RUNS"); do
       "http://127.0.0.1:$PORT/webhooks/canopy" > /dev/null
     threads=$(( c < 2 ? c : 2 ))
     gw0=$(cpu_ticks "$GW_PID"); pg0=$(pg_ticks)
+    profile_start "ingest.$STORE.c$c${PROFILE_TAG:-}"
     BODIES="$WORK/bodies.jsonl" THREADS=$threads /usr/bin/time -f "%U %S" -o "$WORK/wrk.time" \
       wrk -t"$threads" -c"$c" -d"${DURATION}s" --latency -s bench/canopy.lua \
       "http://127.0.0.1:$PORT/webhooks/canopy" > "$WORK/wrk.out"
     gw1=$(cpu_ticks "$GW_PID"); pg1=$(pg_ticks)
-    rss_load=$(rss_mib "$GW_PID")
+    profile_stop
+    rss_load=$(peak_rss_mib "$GW_PID")
     stop_gateway
     if grep -q "Non-2xx" "$WORK/wrk.out"; then cat "$WORK/wrk.out"; echo "the gateway answered non-2xx" >&2; exit 1; fi
     rps=$(awk '/Requests\/sec/ {print $2}' "$WORK/wrk.out")

@@ -37,12 +37,15 @@ pg_ticks() {
 cores() { awk -v a="$1" -v b="$2" -v hz="$HZ" -v s="$3" 'BEGIN{printf "%.2f", (b - a) / hz / s}'; }
 # Resident memory of a process, in MiB.
 rss_mib() { awk '/^VmRSS:/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
+# Its peak resident memory so far (VmHWM), in MiB: "under load" when read after it.
+peak_rss_mib() { awk '/^VmHWM:/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
 
-# start_gateway LOG ENV... : runs target/release/gateway with ENV, waits
-# until /readyz answers; sets GW_PID. GATEWAY_ADDR must be among ENV.
+# start_gateway LOG ENV... : runs the gateway (GATEWAY_BIN, by default the
+# release build) with ENV, waits until /readyz answers; sets GW_PID.
+# GATEWAY_ADDR must be among ENV.
 start_gateway() {
   local log=$1; shift
-  env "$@" RUST_LOG=warn target/release/gateway > "$log" 2>&1 &
+  env "$@" RUST_LOG=warn "${GATEWAY_BIN:-target/release/gateway}" > "$log" 2>&1 &
   GW_PID=$!
   local addr
   addr=$(printf '%s\n' "$@" | sed -n 's/^GATEWAY_ADDR=//p')
@@ -69,3 +72,22 @@ pgbench_ms() {
 }
 # median N... : the median of the numbers given.
 median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}'; }
+
+# profile_start TAG : samples the gateway's stacks (perf) until profile_stop,
+# when PROFILE is set; the report goes to bench/profiles/TAG.txt.
+profile_start() {
+  PERF_PID=
+  [ -n "${PROFILE:-}" ] || return 0
+  need perf
+  perf record -q -F 499 -g -p "$GW_PID" -o "$WORK/perf.data" > /dev/null 2>&1 &
+  PERF_PID=$!
+  PERF_TAG=$1
+}
+profile_stop() {
+  [ -n "${PERF_PID:-}" ] || return 0
+  kill -INT "$PERF_PID"; wait "$PERF_PID" 2>/dev/null || true
+  mkdir -p bench/profiles
+  perf report -i "$WORK/perf.data" --stdio --no-children --percent-limit 1.5 2>/dev/null \
+    | grep -v '^$' | head -150 > "bench/profiles/$PERF_TAG.txt"
+  PERF_PID=
+}

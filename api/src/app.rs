@@ -20,6 +20,7 @@ use crate::{
     graphql, ingest,
     jobs::{self, Jobs},
     live::{Feed, PubSub, Shutdown},
+    retention,
     routes::{self, BodyBudget},
     state::AppState,
     store::{self, Pools, rejections::Recorder, writer::Writer},
@@ -92,6 +93,10 @@ impl App {
             config.follow_ups,
             faults.clone(),
         );
+        if let Some(policy) = config.retention {
+            // Its short statements share the follow-up workers' connections.
+            retention::spawn(pools.jobs.clone(), policy);
+        }
         let shutdown = Shutdown::default();
         let state = AppState {
             schema: graphql::build(

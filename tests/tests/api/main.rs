@@ -22,6 +22,7 @@ mod mutations;
 mod process;
 mod projection;
 mod resilience;
+mod retention;
 mod source_subscriptions;
 mod stalled_subscribers;
 mod store_outage;

@@ -39,6 +39,7 @@ pub struct App {
     faults: Arc<Faults>,
     recorder: Recorder,
     shutdown: Shutdown,
+    jobs: Jobs,
 }
 
 impl App {
@@ -109,7 +110,7 @@ impl App {
             graphql_slots: Arc::new(Semaphore::new(routes::MAX_GRAPHQL_REQUESTS)),
             writer,
             recorder: recorder.clone(),
-            jobs,
+            jobs: jobs.clone(),
             feed,
             pubsub,
             cors_origins: config.cors_origins.into(),
@@ -131,6 +132,7 @@ impl App {
             faults,
             recorder,
             shutdown,
+            jobs,
         })
     }
 
@@ -212,7 +214,8 @@ impl App {
         drop(self.listener);
         // Upgraded WebSocket connections are no longer hyper's: their
         // subscriptions are ended (with where to resume) and closed here.
-        let (_, subscriptions_closed) = tokio::join!(
+        // The follow-up worker stops between jobs meanwhile.
+        let (_, subscriptions_closed, jobs_stopped) = tokio::join!(
             async {
                 if tokio::time::timeout(SHUTDOWN_GRACE, connections.shutdown())
                     .await
@@ -222,9 +225,13 @@ impl App {
                 }
             },
             self.shutdown.close_subscriptions(SHUTDOWN_GRACE),
+            self.jobs.stop(SHUTDOWN_GRACE),
         );
         if !subscriptions_closed {
             tracing::warn!("some subscriptions did not close in time");
+        }
+        if !jobs_stopped {
+            tracing::warn!("some follow-ups were still running; their leases will expire");
         }
         Ok(())
     }

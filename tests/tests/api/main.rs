@@ -1,6 +1,7 @@
 //! Black-box tests: the real router on a real port, against real SQLite
 //! files and real PostgreSQL databases (one per test).
 mod helpers;
+mod killed_gateway;
 
 mod canopy_client;
 mod canopy_ingest;
@@ -17,8 +18,10 @@ mod graphql_http;
 mod graphql_limits;
 mod graphql_queries;
 mod graphql_support;
+mod ledger;
 mod loanpro_ingest;
 mod mutations;
+mod private_stores;
 mod process;
 mod projection;
 mod resilience;

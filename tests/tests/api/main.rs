@@ -13,6 +13,7 @@ mod embedded_funding_ingest;
 mod embedded_funding_mock;
 mod follow_up_restart;
 mod follow_ups;
+mod graceful_shutdown;
 mod graphql_auth;
 mod graphql_http;
 mod graphql_limits;

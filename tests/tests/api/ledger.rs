@@ -37,7 +37,9 @@ pub struct Ack {
     pub id: i64,
     /// Requests sent for this delivery, this one included.
     pub attempts: u32,
+    /// When it was answered, and how long after its request was sent.
     pub at: Instant,
+    pub took: Duration,
 }
 
 #[derive(Debug, Default)]
@@ -54,8 +56,6 @@ pub struct Ledger {
     pub broken_connections: Vec<String>,
     /// Longest time any request took to be answered (2xx or not).
     pub slowest_answer: Duration,
-    /// Time to each 2xx, for percentiles.
-    pub acknowledged_in: Vec<Duration>,
     /// When each 503 was answered.
     pub unavailable_at: Vec<Instant>,
 }
@@ -117,9 +117,15 @@ impl Ledger {
             .map_or(0, |ack| i32::from(ack.status == 200))
     }
 
-    /// The `p`th percentile (0–100) of the time to a 2xx.
-    pub fn percentile(&self, p: usize) -> Duration {
-        let mut times = self.acknowledged_in.clone();
+    /// The `p`th percentile (0–100) of the time to a 2xx, over the
+    /// acknowledgements `which` selects.
+    pub fn percentile(&self, p: usize, which: impl Fn(&Ack) -> bool) -> Duration {
+        let mut times: Vec<Duration> = self
+            .acknowledged
+            .values()
+            .filter(|ack| which(ack))
+            .map(|ack| ack.took)
+            .collect();
         times.sort();
         times
             .get((times.len().saturating_sub(1)) * p / 100)
@@ -236,12 +242,12 @@ async fn client(
                         .and_then(api::ids::parse_event_id);
                     match (status, id) {
                         (200..=299, Some(id)) => {
-                            ledger.acknowledged_in.push(took);
                             let ack = Ack {
                                 status,
                                 id,
                                 attempts,
                                 at: Instant::now(),
+                                took,
                             };
                             ledger.acknowledged.insert(n, ack);
                             true

@@ -1,8 +1,18 @@
 //! Building and running the gateway: store, migrations, listener, router.
-use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+use std::{
+    convert::Infallible,
+    future::Future,
+    net::SocketAddr,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
 
 use anyhow::Context;
 use axum::extract::{ConnectInfo, Request};
+use http::{HeaderValue, StatusCode, Version, header::CONNECTION};
 use hyper::body::Incoming;
 use hyper_util::{
     rt::{TokioExecutor, TokioIo, TokioTimer},
@@ -32,6 +42,11 @@ pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 pub const READ_BUFFER_BYTES: usize = 32 * 1024;
 /// In-flight requests get this long to finish after shutdown begins.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(25);
+/// After shutdown begins, open HTTP/1 connections are served this long
+/// more, each answer saying `Connection: close`, before the idle ones are
+/// closed: a client sending on a keep-alive connection as the server
+/// closes it would see it reset, its request unanswered.
+pub const DRAIN: Duration = Duration::from_secs(5);
 
 pub struct App {
     listener: TcpListener,
@@ -158,8 +173,10 @@ impl App {
         self.recorder.clone()
     }
 
-    /// Serves until `shutdown` resolves, then stops accepting and gives
-    /// in-flight requests [`SHUTDOWN_GRACE`] to finish.
+    /// Serves until `shutdown` resolves, then stops accepting, serves open
+    /// HTTP/1 connections [`DRAIN`] more (each answer closing its
+    /// connection), and gives in-flight requests, subscriptions' ends and
+    /// running follow-ups [`SHUTDOWN_GRACE`] in all to finish.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -177,6 +194,7 @@ impl App {
             // beyond the body budget. Request headers must fit in it.
             .max_buf_size(READ_BUFFER_BYTES);
         let connections = GracefulShutdown::new();
+        let draining = Arc::new(AtomicBool::new(false));
         tokio::pin!(shutdown);
         loop {
             let (stream, peer) = tokio::select! {
@@ -192,12 +210,24 @@ impl App {
                 () = &mut shutdown => break,
             };
             let _ = stream.set_nodelay(true);
-            let service = router
-                .clone()
-                .map_request(move |mut request: Request<Incoming>| {
-                    request.extensions_mut().insert(ConnectInfo(peer));
-                    request
-                });
+            let (router, draining) = (router.clone(), draining.clone());
+            let service = tower::service_fn(move |mut request: Request<Incoming>| {
+                request.extensions_mut().insert(ConnectInfo(peer));
+                let http1 = request.version() < Version::HTTP_2;
+                let answer = router.clone().oneshot(request);
+                let draining = draining.clone();
+                async move {
+                    let mut response = answer.await?;
+                    let upgraded = response.status() == StatusCode::SWITCHING_PROTOCOLS;
+                    if http1 && !upgraded && draining.load(Ordering::SeqCst) {
+                        // hyper closes the connection once this is sent, and
+                        // the client opens no further request on it.
+                        let close = HeaderValue::from_static("close");
+                        response.headers_mut().insert(CONNECTION, close);
+                    }
+                    Ok::<_, Infallible>(response)
+                }
+            });
             let connection = http
                 .serve_connection_with_upgrades(
                     TokioIo::new(stream),
@@ -212,12 +242,20 @@ impl App {
             });
         }
         drop(self.listener);
+        let deadline = tokio::time::Instant::now() + SHUTDOWN_GRACE;
         // Upgraded WebSocket connections are no longer hyper's: their
         // subscriptions are ended (with where to resume) and closed here.
         // The follow-up worker stops between jobs meanwhile.
         let (_, subscriptions_closed, jobs_stopped) = tokio::join!(
             async {
-                if tokio::time::timeout(SHUTDOWN_GRACE, connections.shutdown())
+                draining.store(true, Ordering::SeqCst);
+                let drained = async {
+                    while connections.count() > 0 {
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                    }
+                };
+                let _ = tokio::time::timeout(DRAIN, drained).await;
+                if tokio::time::timeout_at(deadline, connections.shutdown())
                     .await
                     .is_err()
                 {

@@ -1,8 +1,18 @@
 //! Building and running the gateway: store, migrations, listener, router.
-use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+use std::{
+    convert::Infallible,
+    future::Future,
+    net::SocketAddr,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
 
 use anyhow::Context;
 use axum::extract::{ConnectInfo, Request};
+use http::{HeaderValue, StatusCode, Version, header::CONNECTION};
 use hyper::body::Incoming;
 use hyper_util::{
     rt::{TokioExecutor, TokioIo, TokioTimer},
@@ -20,6 +30,7 @@ use crate::{
     graphql, ingest,
     jobs::{self, Jobs},
     live::{Feed, PubSub, Shutdown},
+    retention,
     routes::{self, BodyBudget},
     series::Exporter,
     state::AppState,
@@ -32,6 +43,11 @@ pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 pub const READ_BUFFER_BYTES: usize = 32 * 1024;
 /// In-flight requests get this long to finish after shutdown begins.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(25);
+/// After shutdown begins, open HTTP/1 connections are served this long
+/// more, each answer saying `Connection: close`, before the idle ones are
+/// closed: a client sending on a keep-alive connection as the server
+/// closes it would see it reset, its request unanswered.
+pub const DRAIN: Duration = Duration::from_secs(5);
 
 pub struct App {
     listener: TcpListener,
@@ -39,6 +55,7 @@ pub struct App {
     faults: Arc<Faults>,
     recorder: Recorder,
     shutdown: Shutdown,
+    jobs: Jobs,
 }
 
 impl App {
@@ -93,6 +110,10 @@ impl App {
             config.follow_ups,
             faults.clone(),
         );
+        if let Some(policy) = config.retention {
+            // Its short statements share the follow-up workers' connections.
+            retention::spawn(pools.jobs.clone(), policy);
+        }
         let shutdown = Shutdown::default();
         let state = AppState {
             schema: graphql::build(
@@ -105,7 +126,7 @@ impl App {
             graphql_slots: Arc::new(Semaphore::new(routes::MAX_GRAPHQL_REQUESTS)),
             writer,
             recorder: recorder.clone(),
-            jobs,
+            jobs: jobs.clone(),
             feed,
             pubsub,
             cors_origins: config.cors_origins.into(),
@@ -128,6 +149,7 @@ impl App {
             faults,
             recorder,
             shutdown,
+            jobs,
         })
     }
 
@@ -153,8 +175,10 @@ impl App {
         self.recorder.clone()
     }
 
-    /// Serves until `shutdown` resolves, then stops accepting and gives
-    /// in-flight requests [`SHUTDOWN_GRACE`] to finish.
+    /// Serves until `shutdown` resolves, then stops accepting, serves open
+    /// HTTP/1 connections [`DRAIN`] more (each answer closing its
+    /// connection), and gives in-flight requests, subscriptions' ends and
+    /// running follow-ups [`SHUTDOWN_GRACE`] in all to finish.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -170,6 +194,7 @@ impl App {
             // beyond the body budget. Request headers must fit in it.
             .max_buf_size(READ_BUFFER_BYTES);
         let connections = GracefulShutdown::new();
+        let draining = Arc::new(AtomicBool::new(false));
         tokio::pin!(shutdown);
         loop {
             let (stream, peer) = tokio::select! {
@@ -185,12 +210,24 @@ impl App {
                 () = &mut shutdown => break,
             };
             let _ = stream.set_nodelay(true);
-            let service = router
-                .clone()
-                .map_request(move |mut request: Request<Incoming>| {
-                    request.extensions_mut().insert(ConnectInfo(peer));
-                    request
-                });
+            let (router, draining) = (router.clone(), draining.clone());
+            let service = tower::service_fn(move |mut request: Request<Incoming>| {
+                request.extensions_mut().insert(ConnectInfo(peer));
+                let http1 = request.version() < Version::HTTP_2;
+                let answer = router.clone().oneshot(request);
+                let draining = draining.clone();
+                async move {
+                    let mut response = answer.await?;
+                    let upgraded = response.status() == StatusCode::SWITCHING_PROTOCOLS;
+                    if http1 && !upgraded && draining.load(Ordering::SeqCst) {
+                        // hyper closes the connection once this is sent, and
+                        // the client opens no further request on it.
+                        let close = HeaderValue::from_static("close");
+                        response.headers_mut().insert(CONNECTION, close);
+                    }
+                    Ok::<_, Infallible>(response)
+                }
+            });
             let connection = http
                 .serve_connection_with_upgrades(
                     TokioIo::new(stream),
@@ -205,11 +242,20 @@ impl App {
             });
         }
         drop(self.listener);
+        let deadline = tokio::time::Instant::now() + SHUTDOWN_GRACE;
         // Upgraded WebSocket connections are no longer hyper's: their
         // subscriptions are ended (with where to resume) and closed here.
-        let (_, subscriptions_closed) = tokio::join!(
+        // The follow-up worker stops between jobs meanwhile.
+        let (_, subscriptions_closed, jobs_stopped) = tokio::join!(
             async {
-                if tokio::time::timeout(SHUTDOWN_GRACE, connections.shutdown())
+                draining.store(true, Ordering::SeqCst);
+                let drained = async {
+                    while connections.count() > 0 {
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                    }
+                };
+                let _ = tokio::time::timeout(DRAIN, drained).await;
+                if tokio::time::timeout_at(deadline, connections.shutdown())
                     .await
                     .is_err()
                 {
@@ -217,9 +263,13 @@ impl App {
                 }
             },
             self.shutdown.close_subscriptions(SHUTDOWN_GRACE),
+            self.jobs.stop(SHUTDOWN_GRACE),
         );
         if !subscriptions_closed {
             tracing::warn!("some subscriptions did not close in time");
+        }
+        if !jobs_stopped {
+            tracing::warn!("some follow-ups were still running; their leases will expire");
         }
         Ok(())
     }

@@ -9,7 +9,7 @@ use crate::{
     clients::{canopy::CanopyApiConfig, embedded_funding::EmbeddedFundingApiConfig},
     env::Env,
     ingest::SourcesConfig,
-    jobs,
+    jobs, retention,
 };
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://gateway.db?mode=rwc";
@@ -49,6 +49,8 @@ pub struct Config {
     /// (not an environment variable; tests lengthen it so that only Redis
     /// can deliver across nodes in time).
     pub feed_poll_interval: Duration,
+    /// Unset (`EVENT_RETENTION_DAYS` unset): every payload is kept.
+    pub retention: Option<retention::Policy>,
 }
 
 impl Default for Config {
@@ -68,6 +70,7 @@ impl Default for Config {
             embedded_funding_api: None,
             follow_ups: jobs::Policy::default(),
             feed_poll_interval: DEFAULT_FEED_POLL_INTERVAL,
+            retention: None,
         }
     }
 }
@@ -95,6 +98,10 @@ impl Config {
         if max_in_flight == 0 {
             bail!("GATEWAY_MAX_IN_FLIGHT must be greater than 0");
         }
+        let retention_days: Option<u32> = env.parse("EVENT_RETENTION_DAYS", "a number of days")?;
+        if retention_days == Some(0) {
+            bail!("EVENT_RETENTION_DAYS must be at least 1 (unset keeps every payload)");
+        }
         let sources = SourcesConfig::from_env(&env)?;
         let canopy_api = CanopyApiConfig::from_env(&env)?;
         if !sources.canopy.double_check.is_empty() && canopy_api.is_none() {
@@ -121,6 +128,7 @@ impl Config {
             embedded_funding_api: EmbeddedFundingApiConfig::from_env(&env)?,
             follow_ups: defaults.follow_ups,
             feed_poll_interval: defaults.feed_poll_interval,
+            retention: retention_days.map(retention::Policy::days),
         })
     }
 }
@@ -308,5 +316,16 @@ mod tests {
         assert!(config(&[("GATEWAY_ADDR", "nowhere")]).is_err());
         assert!(config(&[("MAX_BODY_BYTES", "-1")]).is_err());
         assert!(config(&[("MAX_BODY_BYTES", "0")]).is_err());
+        assert!(config(&[("EVENT_RETENTION_DAYS", "0")]).is_err());
+        assert!(config(&[("EVENT_RETENTION_DAYS", "-3")]).is_err());
+        assert!(config(&[("EVENT_RETENTION_DAYS", "a week")]).is_err());
+    }
+
+    #[test]
+    fn retention_is_a_number_of_days() {
+        assert_eq!(config(&[]).unwrap().retention, None);
+        let c = config(&[("EVENT_RETENTION_DAYS", " 30 ")]).unwrap();
+        let keep = c.retention.expect("a retention policy").keep;
+        assert_eq!(keep, Duration::from_secs(30 * 24 * 60 * 60));
     }
 }

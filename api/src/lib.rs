@@ -14,6 +14,7 @@ pub mod ids;
 pub mod ingest;
 pub mod jobs;
 pub mod live;
+pub mod retention;
 pub mod routes;
 pub mod secret;
 pub mod series;

@@ -17,6 +17,8 @@ pub struct Model {
     pub deliveries: i32,
     #[sea_orm(column_type = "Text", nullable)]
     pub follow_up: Option<String>,
+    /// When retention purged the payload (then `{}`); null while kept.
+    pub purged_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

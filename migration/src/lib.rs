@@ -9,6 +9,7 @@ mod m20261125_000004_graphql_reads;
 mod m20261202_000005_notification_config_slots;
 mod m20261202_000006_follow_ups;
 mod m20261202_000007_companies;
+mod m20261203_000008_event_purge;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000005_notification_config_slots::Migration),
             Box::new(m20261202_000006_follow_ups::Migration),
             Box::new(m20261202_000007_companies::Migration),
+            Box::new(m20261203_000008_event_purge::Migration),
         ]
     }
 }

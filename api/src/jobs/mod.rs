@@ -12,7 +12,9 @@
 //! due again after [`backoff::delay`]; a node that dies holding a job
 //! loses its lease, and the job is claimed again. A job still failing
 //! [`Policy::give_up_after`] after it was queued is given up and marked
-//! failed (visible in GraphQL as `Event.followUpStatus`).
+//! failed (visible in GraphQL as `Event.followUpStatus`). On shutdown the
+//! worker stops between jobs: it claims nothing more and lets the attempts
+//! it holds finish and store their results ([`Jobs::stop`]).
 mod backoff;
 mod canopy;
 mod embedded_funding;
@@ -22,7 +24,7 @@ use std::{sync::Arc, time::Duration};
 use chrono::{DateTime, Utc};
 use futures::{StreamExt, stream::FuturesUnordered};
 use sea_orm::DatabaseConnection;
-use tokio::time::MissedTickBehavior;
+use tokio::{sync::watch, time::MissedTickBehavior};
 
 use crate::{
     clients::{ClientError, canopy::CanopyClient, embedded_funding::EmbeddedFundingClient},
@@ -141,6 +143,7 @@ fn describe(error: &ClientError) -> String {
 #[derive(Clone)]
 pub struct Jobs {
     running: Running,
+    stop: Arc<watch::Sender<bool>>,
 }
 
 struct Worker {
@@ -149,6 +152,8 @@ struct Worker {
     clients: Clients,
     policy: Policy,
     faults: Arc<Faults>,
+    /// True once the node shuts down; the worker holds a receiver while it runs.
+    stop: Arc<watch::Sender<bool>>,
 }
 
 impl Jobs {
@@ -160,15 +165,28 @@ impl Jobs {
         policy: Policy,
         faults: Arc<Faults>,
     ) -> Self {
+        let stop = Arc::new(watch::channel(false).0);
         let worker = Arc::new(Worker {
             db,
             writer,
             clients,
             policy,
             faults,
+            stop: stop.clone(),
         });
         let running = supervise("follow-up worker", move || work(worker.clone()));
-        Self { running }
+        Self { running, stop }
+    }
+
+    /// Stops claiming jobs and waits, at most `within`, for the attempts
+    /// running to finish and record their outcome; false when some were
+    /// still running then (their jobs are claimed again once their lease
+    /// runs out).
+    pub async fn stop(&self, within: Duration) -> bool {
+        self.stop.send_replace(true);
+        tokio::time::timeout(within, self.stop.closed())
+            .await
+            .is_ok()
     }
 
     /// False while the worker is down (between a crash and its restart).
@@ -178,12 +196,13 @@ impl Jobs {
 }
 
 async fn work(worker: Arc<Worker>) {
+    let mut stop = worker.stop.subscribe();
     let kinds = worker.clients.kinds();
     let mut queued = worker.writer.follow_ups_queued();
     let mut tick = tokio::time::interval(worker.policy.poll);
     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut attempts = FuturesUnordered::new();
-    loop {
+    while !*stop.borrow_and_update() {
         if worker.faults.jobs_should_crash() {
             panic!("fault injected: the follow-up worker crashes");
         }
@@ -198,6 +217,7 @@ async fn work(worker: Arc<Worker>) {
         tokio::select! {
             Some(()) = attempts.next() => {}
             Ok(()) = queued.changed() => {}
+            Ok(()) = stop.changed() => {}
             _ = tick.tick() => {
                 if let Ok(pending) = store::timed(follow_ups::pending(&worker.db)).await {
                     metrics::gauge!(series::FOLLOW_UPS_PENDING).set(pending as f64);
@@ -205,6 +225,8 @@ async fn work(worker: Arc<Worker>) {
             }
         }
     }
+    while attempts.next().await.is_some() {}
+    tracing::info!("follow-up worker stopped");
 }
 
 /// One attempt at `job`: its reads, then its result stored; or the

@@ -111,6 +111,7 @@ pub async fn insert_many(
         content_type: Set(event.content_type.clone()),
         deliveries: Set(1),
         follow_up: Set(None),
+        purged_at: Set(None),
     });
     events::Entity::insert_many(models)
         .exec_without_returning(db)

@@ -136,6 +136,7 @@ pub fn event_row(
         content_type: None,
         deliveries: 1,
         follow_up: None,
+        purged_at: None,
     }
 }
 

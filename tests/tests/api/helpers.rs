@@ -89,6 +89,16 @@ impl TestStore {
 }
 
 impl TestStore {
+    /// A store at `url` the test manages itself (a private cluster); never
+    /// dropped from here.
+    pub fn external(url: &str) -> Self {
+        Self {
+            url: url.to_owned(),
+            _dir: None,
+            pg_name: None,
+        }
+    }
+
     /// Another handle on the same store for a second gateway node; only the
     /// original drops the database.
     pub fn share(&self) -> Self {

@@ -97,6 +97,39 @@ impl GatewayProcess {
     pub fn pid(&self) -> u32 {
         self.child.id().expect("the gateway is running")
     }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Sends it `signal` (`TERM`, `INT`, `KILL`).
+    pub fn signal(&self, signal: &str) {
+        let sent = std::process::Command::new("kill")
+            .args([&format!("-{signal}"), &self.pid().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success(), "kill -{signal}");
+    }
+
+    /// Waits for it to exit (at most `within`): its exit status, and how
+    /// long it took.
+    pub async fn exited(mut self, within: Duration) -> (std::process::ExitStatus, Duration) {
+        let started = std::time::Instant::now();
+        let status = tokio::time::timeout(within, self.child.wait())
+            .await
+            .unwrap_or_else(|_| panic!("the gateway did not exit within {within:?}"))
+            .expect("its exit status");
+        (status, started.elapsed())
+    }
+}
+
+/// A loopback port nothing listens on now, for a gateway that must come
+/// back at the same address.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
 }
 
 /// The resident memory of process `pid` now (`VmRSS`).

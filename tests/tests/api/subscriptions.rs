@@ -2,8 +2,6 @@
 //! reconnects, Redis restarts and stalled clients.
 use std::{
     collections::HashSet,
-    net::SocketAddr,
-    process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
 
@@ -20,6 +18,7 @@ use crate::{
         Backend, TestApp, TestStore, canopy_fixture, signed, signed_fixture, spawn_on, test_config,
     },
     on_both_backends,
+    private_stores::PrivateRedis,
     ws::{Protocol, Refusal, WsClient},
 };
 
@@ -35,7 +34,7 @@ const NO_POLL: Duration = Duration::from_secs(600);
 
 /// Gateway nodes sharing one store and one Redis channel; their feeds do not
 /// poll the store.
-async fn nodes(store: &TestStore, count: usize, redis_url: &str) -> Vec<TestApp> {
+pub async fn nodes(store: &TestStore, count: usize, redis_url: &str) -> Vec<TestApp> {
     let channel = format!("gwtest:{}", uuid::Uuid::new_v4().simple());
     let mut apps = Vec::new();
     for _ in 0..count {
@@ -352,68 +351,6 @@ async fn concurrent_ingest_on_two_nodes_reaches_every_subscriber_once_in_order()
             positions, expected,
             "every committed event, in commit order"
         );
-    }
-}
-
-/// A private `redis-server` the test may kill.
-struct PrivateRedis {
-    port: u16,
-    child: Option<Child>,
-}
-
-impl PrivateRedis {
-    fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut redis = Self { port, child: None };
-        redis.restart();
-        redis
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    fn restart(&mut self) {
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &self.port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("redis-server is installed");
-        self.child = Some(child);
-        let addr: SocketAddr = format!("127.0.0.1:{}", self.port).parse().unwrap();
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(addr).is_ok() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("redis-server did not start");
-    }
-
-    fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Drop for PrivateRedis {
-    fn drop(&mut self) {
-        self.kill();
     }
 }
 

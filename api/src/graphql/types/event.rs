@@ -73,9 +73,16 @@ impl Event {
     }
 
     /// The body as received (a body that is not JSON: a JSON string of its
-    /// text). PII masked unless the caller has the `pii` role.
+    /// text). PII masked unless the caller has the `pii` role. `{}` once
+    /// retention has purged it (`purgedAt` says when).
     async fn payload(&self, ctx: &Context<'_>) -> GqlResult<Json> {
         Json::for_caller(ctx, &self.0.payload)
+    }
+
+    /// When retention (`EVENT_RETENTION_DAYS`) purged the payload; null
+    /// while it is kept. The event's other fields stay.
+    async fn purged_at(&self) -> Option<DateTime<Utc>> {
+        self.0.purged_at
     }
 
     /// The delivery's content type, kept for bodies that are not JSON.

@@ -141,7 +141,7 @@ async fn shutdown_under_load(signal: &str) {
     let gateway = GatewayProcess::start(&env).await;
     let http = reqwest::Client::new();
     let post = |path: &str, body: String| {
-        http.post(format!("{}{path}", gateway.url()))
+        http.post(gateway.url(path))
             .header("content-type", "application/json")
             .body(body)
             .send()
@@ -157,7 +157,7 @@ async fn shutdown_under_load(signal: &str) {
         subscribers.push(subscribe(gateway.addr, protocol, start).await);
     }
 
-    let load = Load::start(&gateway.url(), 8);
+    let load = Load::start(&gateway.url(""), 8);
     load.acknowledges(100).await;
     let callback = post(PATH, fixture("0_credit_limit_updated")).await.unwrap();
     assert_eq!(callback.status().as_u16(), 202);

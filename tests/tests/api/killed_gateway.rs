@@ -25,7 +25,7 @@ async fn a_gateway_killed_under_load_loses_and_doubles_nothing(backend: Backend)
         ("GATEWAY_ADDR", addr.as_str()),
     ];
     let gateway = GatewayProcess::start(&env).await;
-    let load = Load::start(&gateway.url(), 8);
+    let load = Load::start(&gateway.url(""), 8);
     load.acknowledges(200).await;
 
     gateway.signal("KILL");

@@ -98,10 +98,6 @@ impl GatewayProcess {
         self.child.id().expect("the gateway is running")
     }
 
-    pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
     /// Sends it `signal` (`TERM`, `INT`, `KILL`).
     pub fn signal(&self, signal: &str) {
         let sent = std::process::Command::new("kill")

@@ -594,7 +594,11 @@ mod tests {
         for ty in LIMITS.registry.types.values() {
             for field in ty.fields().into_iter().flat_map(|f| f.values()) {
                 let item = MetaTypeName::concrete_typename(&field.ty);
-                let composite = LIMITS.registry.types.get(item).is_some_and(MetaType::is_composite);
+                let composite = LIMITS
+                    .registry
+                    .types
+                    .get(item)
+                    .is_some_and(MetaType::is_composite);
                 if composite && is_list(&field.ty) && !is_connection_part(ty) {
                     assert!(
                         LIST_BOUNDS.iter().any(|(name, _)| *name == item),

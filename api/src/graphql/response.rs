@@ -111,12 +111,19 @@ mod tests {
     fn writes_what_async_graphql_writes_for_values_without_json_text() {
         let data = json!({"a": [1, -2.5, "x\"\u{2028}", null, true], "b": {"c": {}}, "d": []});
         let mut response = Response::new(Value::from_json(data).unwrap());
-        assert_eq!(text(&response, true), serde_json::to_string(&response).unwrap());
+        assert_eq!(
+            text(&response, true),
+            serde_json::to_string(&response).unwrap()
+        );
         response.errors.push(ServerError::new("no", None));
-        response
-            .extensions
-            .insert("cost".to_owned(), Value::from_json(json!({"n": 3})).unwrap());
-        assert_eq!(text(&response, true), serde_json::to_string(&response).unwrap());
+        response.extensions.insert(
+            "cost".to_owned(),
+            Value::from_json(json!({"n": 3})).unwrap(),
+        );
+        assert_eq!(
+            text(&response, true),
+            serde_json::to_string(&response).unwrap()
+        );
         let mut enums = IndexMap::new();
         enums.insert(Name::new("state"), Value::Enum(Name::new("DONE")));
         let response = Response::new(Value::Object(enums));
@@ -131,12 +138,12 @@ mod tests {
             Value::Binary(Bytes::from_static(br#"{ "a": 1.50 }"#)),
         );
         let mut response = Response::new(Value::Object(map));
-        assert_eq!(text(&response, true), r#"{"data":{"payload":{ "a": 1.50 }}}"#);
-        response.errors.push(ServerError::new("no", None));
         assert_eq!(
-            text(&response, false),
-            r#"{"errors":[{"message":"no"}]}"#
+            text(&response, true),
+            r#"{"data":{"payload":{ "a": 1.50 }}}"#
         );
+        response.errors.push(ServerError::new("no", None));
+        assert_eq!(text(&response, false), r#"{"errors":[{"message":"no"}]}"#);
         assert_eq!(to_json(&response)["data"]["payload"], json!({"a": 1.5}));
     }
 }

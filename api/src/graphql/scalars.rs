@@ -76,11 +76,16 @@ impl Json {
     }
 
     fn from_value(value: &Value) -> Self {
-        Self(serde_json::to_vec(value).expect("a JSON value writes").into())
+        Self(
+            serde_json::to_vec(value)
+                .expect("a JSON value writes")
+                .into(),
+        )
     }
 
     /// The JSON text.
-    pub fn text(&self) -> &[u8] {
+    #[cfg(test)]
+    fn text(&self) -> &[u8] {
         &self.0
     }
 }

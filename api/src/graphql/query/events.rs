@@ -52,8 +52,13 @@ impl EventsQuery {
             .await?;
             return Ok(Connection::from_rows(rows, page, Event::with_account));
         }
-        let rows =
-            store::timed(store::events::newest_first(db, &filter, before, page.limit())).await?;
+        let rows = store::timed(store::events::newest_first(
+            db,
+            &filter,
+            before,
+            page.limit(),
+        ))
+        .await?;
         Ok(Connection::from_rows(rows, page, Event::from))
     }
 }

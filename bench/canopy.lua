@@ -21,6 +21,8 @@ function init(args)
   i = 0
   wrk.method = "POST"
   wrk.headers["Content-Type"] = "application/json"
+  local auth = os.getenv("AUTH")
+  if auth and auth ~= "" then wrk.headers["Authorization"] = auth end
 end
 
 function request()

@@ -2,24 +2,34 @@
 # GraphQL reads: `events(first: 50)` with each event's account, over 100k
 # stored events on PostgreSQL, next to the same rows read with one raw SQL
 # statement (pgbench) in the same run.
-#   bench/graphql_events.sh          EVENTS=100000 ACCOUNTS=1000 DURATION=15 by default
-# Needs: wrk and pgbench, PostgreSQL on 127.0.0.1:5432 (user postgres, trust auth).
-# One client at a time on both sides: latency, not throughput.
+#   bench/graphql_events.sh    EVENTS=100000 ACCOUNTS=1000 DURATION=15 RUNS=3 by default
+#   ROLE=read                  with an API key of that role (masking path); open mode by default
+#   GATEWAY_BIN=path           that gateway binary instead of building target/release/gateway
+#   PROFILE=1                  also records `perf record --call-graph dwarf` (-g) of the gateway during one more
+#                              `newest` run, into $PROFILE_OUT (bench/perf.graphql.data)
+# Needs: wrk, pgbench, psql, curl, python3 (installs the Debian packages when
+# run as root, else names them); PostgreSQL on 127.0.0.1:5432 (user postgres,
+# trust auth). One client at a time on both sides: latency, not throughput.
+# Each figure is the median over RUNS runs of DURATION seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
+need wrk pgbench psql curl python3
+[ "${PROFILE:-0}" = 1 ] && need perf
+PROFILE_OUT=${PROFILE_OUT:-bench/perf.graphql.data}
 EVENTS=${EVENTS:-100000}
 ACCOUNTS=${ACCOUNTS:-1000}
 DURATION=${DURATION:-15}
+RUNS=${RUNS:-3}
+ROLE=${ROLE:-}
 PORT=${PORT:-18282}
-PG="postgresql://postgres@127.0.0.1:5432"
 DB="gwbench_gql_$$"
 WORK=$(mktemp -d)
-GW_PID=
-trap '[ -n "$GW_PID" ] && kill $GW_PID 2>/dev/null; psql -q "$PG/test" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null; rm -rf "$WORK"' EXIT
+trap 'stop_gateway; psql -q "$PG/test" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null; rm -rf "$WORK"' EXIT
 
-cargo build --release -q -p api
+if [ "$GATEWAY_BIN" = target/release/gateway ]; then cargo build --release -q -p api; fi
 psql -q "$PG/test" -c "CREATE DATABASE $DB"
-DATABASE_URL="$PG/$DB" RUST_LOG=warn target/release/gateway migrate
+DATABASE_URL="$PG/$DB" RUST_LOG=warn "$GATEWAY_BIN" migrate
 
 echo "== loading $EVENTS events over $ACCOUNTS accounts"
 psql -q "$PG/$DB" <<SQL
@@ -41,10 +51,13 @@ FROM generate_series(1, $EVENTS) g;
 ANALYZE;
 SQL
 
-DATABASE_URL="$PG/$DB" GATEWAY_ADDR="127.0.0.1:$PORT" RUST_LOG=warn \
-  target/release/gateway > "$WORK/gateway.log" 2>&1 &
-GW_PID=$!
-for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.2; done
+GW_ENV=(DATABASE_URL="$PG/$DB" GATEWAY_ADDR="127.0.0.1:$PORT")
+AUTH=
+if [ -n "$ROLE" ]; then
+  GW_ENV+=(GATEWAY_API_KEYS="bench-key-$$:$ROLE")
+  AUTH="Bearer bench-key-$$"
+fi
+start_gateway "$WORK/gateway.log" "${GW_ENV[@]}"
 
 # Request bodies: the newest page, and pages after random cursors.
 python3 - "$EVENTS" "$WORK" <<'PY'
@@ -65,7 +78,8 @@ with open(f"{work}/random.jsonl", "w") as f:
         f.write(body(cursor(random.randint(51, events))) + "\n")
 PY
 BODY=$(head -c 2000 "$WORK/newest.jsonl")
-curl -sf "http://127.0.0.1:$PORT/graphql" -H 'content-type: application/json' -d "$BODY" \
+curl -sf "http://127.0.0.1:$PORT/graphql" -H 'content-type: application/json' \
+  ${AUTH:+-H "authorization: $AUTH"} -d "$BODY" \
   | python3 -c 'import json,sys; d=json.load(sys.stdin); e=d["data"]["events"]["edges"]; assert len(e)==50 and all(x["node"]["account"] for x in e), d'
 
 # The same rows in one statement: the page joined to its accounts.
@@ -84,30 +98,43 @@ WHERE e.id < :before
 ORDER BY e.id DESC LIMIT 51;
 SQL
 
-# p50 and p99 in milliseconds of pgbench's per-transaction log (µs, 3rd column).
-percentiles() {
-  cat "$1".* | awk '{print $3}' | sort -n | awk '{v[NR]=$1} END {
-    printf "%.2f %.2f", v[int(NR*0.50)]/1000, v[int(NR*0.99)]/1000}'
+# graphql PAGE OUT : one wrk run of DURATION seconds.
+graphql() {
+  AUTH="$AUTH" BODIES="$WORK/$1.jsonl" THREADS=1 wrk -t1 -c1 -d"${DURATION}s" --latency \
+    -s bench/canopy.lua "http://127.0.0.1:$PORT/graphql" > "$2"
+  if grep -q Non-2xx "$2"; then cat "$2"; echo "GraphQL answered non-2xx" >&2; exit 1; fi
 }
-# wrk prints its 50% and 99% latencies with units; normalize to milliseconds.
-wrk_ms() {
-  awk -v p="$2" '$1 == p {
-    v=$2; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)}
-    else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; printf "%.2f", v}' "$1"
+# sql PAGE RUN : one pgbench run of DURATION seconds; prints p50 p99.
+sql() {
+  (cd "$WORK" && pgbench -n -M prepared -c 1 -j 1 -T "$DURATION" -l --log-prefix="pg.$1.$2" \
+    -f "$1.sql" "$PG/$DB" > "pgbench.$1.$2" 2>&1)
+  pgbench_ms "$WORK/pg.$1.$2"
 }
 
+echo "== $RUNS runs of ${DURATION} s per figure; load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf "\n%-8s %12s %12s %12s %12s %8s %8s\n" page "graphql p50" "graphql p99" "sql p50" "sql p99" "p50 x" "p99 x"
 for page in newest random; do
-  BODIES="$WORK/$page.jsonl" THREADS=1 wrk -t1 -c1 -d"${DURATION}s" --latency \
-    -s bench/canopy.lua "http://127.0.0.1:$PORT/graphql" > "$WORK/wrk.$page"
-  non2xx=$(awk '/Non-2xx/ {print $NF}' "$WORK/wrk.$page")
-  [ -z "$non2xx" ] || { cat "$WORK/wrk.$page"; echo "GraphQL answered non-2xx"; exit 1; }
-  (cd "$WORK" && pgbench -n -M prepared -c 1 -j 1 -T "$DURATION" -l --log-prefix="pg.$page" \
-    -f "$page.sql" "$PG/$DB" > "pgbench.$page" 2>&1)
-  g50=$(wrk_ms "$WORK/wrk.$page" 50%); g99=$(wrk_ms "$WORK/wrk.$page" 99%)
-  read -r s50 s99 <<< "$(percentiles "$WORK/pg.$page")"
+  g50s=() g99s=() s50s=() s99s=()
+  for run in $(seq 1 "$RUNS"); do
+    graphql "$page" "$WORK/wrk.$page.$run"
+    g50s+=("$(wrk_ms "$WORK/wrk.$page.$run" 50%)"); g99s+=("$(wrk_ms "$WORK/wrk.$page.$run" 99%)")
+    read -r s50 s99 <<< "$(sql "$page" "$run")"
+    s50s+=("$s50"); s99s+=("$s99")
+  done
+  g50=$(median "${g50s[@]}"); g99=$(median "${g99s[@]}")
+  s50=$(median "${s50s[@]}"); s99=$(median "${s99s[@]}")
   printf "%-8s %10sms %10sms %10sms %10sms %8s %8s\n" "$page" "$g50" "$g99" "$s50" "$s99" \
     "$(awk -v a="$g50" -v b="$s50" 'BEGIN{printf "%.1f", a/b}')" \
     "$(awk -v a="$g99" -v b="$s99" 'BEGIN{printf "%.1f", a/b}')"
+  echo "  runs: graphql p50 ${g50s[*]}; sql p50 ${s50s[*]}"
 done
-echo "(graphql: wrk, one connection, HTTP + JSON; sql: pgbench, one client, prepared)"
+echo "(graphql: wrk, one connection, HTTP + JSON${ROLE:+, role $ROLE}; sql: pgbench, one client, prepared)"
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+if [ "${PROFILE:-0}" = 1 ]; then
+  perf record --call-graph dwarf,16384 -F 499 -o "$PROFILE_OUT" -p "$GW_PID" -- sleep "$DURATION" 2>/dev/null &
+  PERF_PID=$!
+  graphql newest "$WORK/wrk.profile"
+  wait "$PERF_PID"
+  echo "profile: $PROFILE_OUT (perf report -i $PROFILE_OUT --no-children)"
+fi

@@ -40,12 +40,15 @@ rss_mib() { awk '/^VmRSS:/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
 # Its peak resident memory so far (VmHWM), in MiB: "under load" when read after it.
 peak_rss_mib() { awk '/^VmHWM:/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
 
-# start_gateway LOG ENV... : runs the gateway (GATEWAY_BIN, by default the
-# release build) with ENV, waits until /readyz answers; sets GW_PID.
-# GATEWAY_ADDR must be among ENV.
+# The gateway binary benchmarked: the release build unless GATEWAY_BIN names
+# another (e.g. a copy built from an older commit, to compare).
+GATEWAY_BIN=${GATEWAY_BIN:-target/release/gateway}
+
+# start_gateway LOG ENV... : runs $GATEWAY_BIN with ENV, waits until /readyz
+# answers; sets GW_PID. GATEWAY_ADDR must be among ENV.
 start_gateway() {
   local log=$1; shift
-  env "$@" RUST_LOG=warn "${GATEWAY_BIN:-target/release/gateway}" > "$log" 2>&1 &
+  env "$@" RUST_LOG=warn "$GATEWAY_BIN" > "$log" 2>&1 &
   GW_PID=$!
   local addr
   addr=$(printf '%s\n' "$@" | sed -n 's/^GATEWAY_ADDR=//p')

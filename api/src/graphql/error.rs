@@ -1,12 +1,5 @@
 //! GraphQL errors and their `extensions.code`, mapped in this one place.
-use std::sync::Arc;
-
-use futures::{StreamExt, stream::BoxStream};
-
-use async_graphql::{
-    Response, ServerError,
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextRequest, NextSubscribe},
-};
+use async_graphql::ServerError;
 
 use crate::{
     auth::{AuthError, Role},
@@ -160,35 +153,3 @@ pub fn assign_codes(errors: &mut [ServerError]) {
 }
 
 pub type GqlResult<T> = Result<T, GqlError>;
-
-/// Runs [`assign_codes`] on every response.
-pub struct ErrorCodes;
-
-impl ExtensionFactory for ErrorCodes {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ErrorCodes)
-    }
-}
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for ErrorCodes {
-    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
-        let mut response = next.run(ctx).await;
-        assign_codes(&mut response.errors);
-        response
-    }
-
-    fn subscribe<'s>(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        stream: BoxStream<'s, Response>,
-        next: NextSubscribe<'_>,
-    ) -> BoxStream<'s, Response> {
-        next.run(ctx, stream)
-            .map(|mut response| {
-                assign_codes(&mut response.errors);
-                response
-            })
-            .boxed()
-    }
-}

@@ -1,10 +1,10 @@
 //! Depth, size and cost limits, checked on the parsed document before it is
 //! validated or run, so a refused query never reaches the store.
-use std::{collections::HashMap, sync::Arc};
+use std::collections::HashMap;
 
 use async_graphql::{
-    Name, Positioned, Request, ServerError, ServerResult, Value, Variables,
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest},
+    Name, OutputType, Positioned, Request, ServerError, ServerResult, SubscriptionType, Value,
+    Variables,
     parser::{
         self,
         types::{
@@ -18,6 +18,9 @@ use async_graphql::{
 use super::{
     connection::{DEFAULT_FIRST, MAX_FIRST},
     error::GqlError,
+    mutation::Mutation,
+    query::Query,
+    subscription::Subscription,
 };
 
 /// A query within the limits is a few kilobytes; this leaves room for
@@ -44,34 +47,44 @@ const LIST_BOUNDS: &[(&str, u64)] = &[
     ("NotificationConfig", 4),
 ];
 
-pub struct QueryLimits;
-
-impl ExtensionFactory for QueryLimits {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(QueryLimits)
-    }
+/// Checks requests against the limits, on the schema's types.
+pub struct QueryLimits {
+    registry: Registry,
 }
 
-#[async_graphql::async_trait::async_trait]
-impl Extension for QueryLimits {
-    async fn prepare_request(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        mut request: Request,
-        next: NextPrepareRequest<'_>,
-    ) -> ServerResult<Request> {
+impl QueryLimits {
+    /// The registry is built here from the root types: async-graphql hands
+    /// its own only to extensions, and with any extension installed every
+    /// resolved field goes through the extension chain (boxed futures, a
+    /// type lookup) -- a large share of a page's cost. Introspection fields
+    /// are not in it: nothing under them counts as a node (see
+    /// [`Measure::selection_set`]).
+    pub(super) fn new() -> Self {
+        let mut registry = Registry {
+            query_type: Query::type_name().into_owned(),
+            mutation_type: Some(Mutation::type_name().into_owned()),
+            subscription_type: Some(Subscription::type_name().into_owned()),
+            ..Registry::default()
+        };
+        <Query as OutputType>::create_type_info(&mut registry);
+        <Mutation as OutputType>::create_type_info(&mut registry);
+        <Subscription as SubscriptionType>::create_type_info(&mut registry);
+        Self { registry }
+    }
+
+    /// Parses the request's query and refuses it when over the limits;
+    /// async-graphql then runs the document parsed here.
+    pub(super) fn prepare(&self, request: &mut Request) -> ServerResult<()> {
         let doc = parse(&request.query)?;
-        let registry = &ctx.schema_env.registry;
         check(
             &doc,
-            registry,
+            &self.registry,
             &request.variables,
             request.operation_name.as_deref(),
         )
         .map_err(GqlError::into_server_error)?;
-        // async-graphql runs the document parsed here.
         request.set_parsed_query(doc);
-        next.run(ctx, request).await
+        Ok(())
     }
 }
 
@@ -392,22 +405,11 @@ fn list_bound(item_type: &str) -> u64 {
 mod tests {
     use std::sync::LazyLock;
 
-    use async_graphql::{OutputType, SubscriptionType};
     use serde_json::json;
 
     use super::*;
-    use crate::graphql::{query::Query, subscription::Subscription};
 
-    static REGISTRY: LazyLock<Registry> = LazyLock::new(|| {
-        let mut registry = Registry {
-            query_type: "Query".to_owned(),
-            subscription_type: Some("Subscription".to_owned()),
-            ..Registry::default()
-        };
-        <Query as OutputType>::create_type_info(&mut registry);
-        <Subscription as SubscriptionType>::create_type_info(&mut registry);
-        registry
-    });
+    static LIMITS: LazyLock<QueryLimits> = LazyLock::new(QueryLimits::new);
 
     /// The code a query is refused with (`PARSE` for a parser error), if any.
     fn code_with(query: &str, variables: serde_json::Value) -> Option<String> {
@@ -419,7 +421,7 @@ mod tests {
             }
         };
         let variables = Variables::from_json(variables);
-        check(&doc, &REGISTRY, &variables, None)
+        check(&doc, &LIMITS.registry, &variables, None)
             .err()
             .map(|e| e.code().to_owned())
     }
@@ -550,8 +552,8 @@ mod tests {
             query B($n: Int = 1) { events(first: $n) { edges { node { id } } } }";
         let doc = parse(two).unwrap();
         let none = Variables::default();
-        assert!(check(&doc, &REGISTRY, &none, Some("A")).is_err());
-        assert!(check(&doc, &REGISTRY, &none, Some("B")).is_ok());
+        assert!(check(&doc, &LIMITS.registry, &none, Some("A")).is_err());
+        assert!(check(&doc, &LIMITS.registry, &none, Some("B")).is_ok());
     }
 
     #[test]
@@ -584,15 +586,19 @@ mod tests {
         let query = "{ events(first: 100) { edges { node { account {
             notificationConfigs { id } } } } } }";
         assert_eq!(code(query).as_deref(), None);
-        let MetaType::Enum { enum_values, .. } = &REGISTRY.types["NotificationType"] else {
+        let MetaType::Enum { enum_values, .. } = &LIMITS.registry.types["NotificationType"] else {
             panic!("NotificationType is an enum");
         };
         assert_eq!(list_bound("NotificationConfig"), enum_values.len() as u64);
         // Every other list of objects is a connection's edges.
-        for ty in REGISTRY.types.values() {
+        for ty in LIMITS.registry.types.values() {
             for field in ty.fields().into_iter().flat_map(|f| f.values()) {
                 let item = MetaTypeName::concrete_typename(&field.ty);
-                let composite = REGISTRY.types.get(item).is_some_and(MetaType::is_composite);
+                let composite = LIMITS
+                    .registry
+                    .types
+                    .get(item)
+                    .is_some_and(MetaType::is_composite);
                 if composite && is_list(&field.ty) && !is_connection_part(ty) {
                     assert!(
                         LIST_BOUNDS.iter().any(|(name, _)| *name == item),

@@ -1,5 +1,8 @@
 //! PII masking (contract section 3): the one function every JSON value the
 //! API returns goes through for callers without the `pii` role.
+use std::fmt;
+
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
 /// What replaces a masked value, before any kept tail.
@@ -19,7 +22,7 @@ enum Tail {
     Drop,
 }
 
-/// The PII keys, in normalized form (see [`normalize`]).
+/// The PII keys, in normalized form (see [`pii_tail`]).
 const PII_KEYS: &[(&str, Tail)] = &[
     ("ssn", Tail::Keep),
     ("irstin", Tail::Keep),
@@ -40,20 +43,110 @@ const PII_KEYS: &[(&str, Tail)] = &[
 ];
 
 /// Providers spell the same key differently (`date_of_birth`,
-/// `dateOfBirth`, `DATE-OF-BIRTH`); all of them are the same PII.
-fn normalize(key: &str) -> String {
-    key.chars()
-        .filter(|c| *c != '_' && *c != '-')
-        .flat_map(char::to_lowercase)
-        .collect()
-}
-
+/// `dateOfBirth`, `DATE-OF-BIRTH`); all of them are the same PII. Compared
+/// in normalized form (no `_` or `-`, lower case) without building it.
 fn pii_tail(key: &str) -> Option<Tail> {
-    let key = normalize(key);
+    let normalized = || {
+        key.chars()
+            .filter(|c| *c != '_' && *c != '-')
+            .flat_map(char::to_lowercase)
+    };
     PII_KEYS
         .iter()
-        .find(|(pii, _)| *pii == key)
+        .find(|(pii, _)| normalized().eq(pii.chars()))
         .map(|(_, tail)| *tail)
+}
+
+/// Whether JSON text has a PII key at any depth (so [`mask`] would change
+/// it), read without building a value; `None` when serde_json would not
+/// read it as a [`Value`] (not JSON, a number past the double range, a lone
+/// surrogate, nested too deep).
+pub fn has_pii_keys(text: &str) -> Option<bool> {
+    let mut pii = false;
+    let mut reader = serde_json::Deserializer::from_str(text);
+    Scan(&mut pii).deserialize(&mut reader).ok()?;
+    reader.end().ok()?;
+    Some(pii)
+}
+
+/// Visits a JSON value the way serde_json reads a [`Value`] (every number
+/// and string decoded, so it fails where that fails), noting PII keys.
+struct Scan<'a>(&'a mut bool);
+
+impl<'de> DeserializeSeed<'de> for Scan<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Scan<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<(), A::Error> {
+        while items.next_element_seed(Scan(&mut *self.0))?.is_some() {}
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while map.next_key_seed(Key(&mut *self.0))?.is_some() {
+            map.next_value_seed(Scan(&mut *self.0))?;
+        }
+        Ok(())
+    }
+}
+
+/// An object key; notes whether it is PII.
+struct Key<'a>(&'a mut bool);
+
+impl<'de> DeserializeSeed<'de> for Key<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl Visitor<'_> for Key<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object key")
+    }
+
+    fn visit_str<E>(self, key: &str) -> Result<(), E> {
+        *self.0 |= pii_tail(key).is_some();
+        Ok(())
+    }
 }
 
 /// Masks, in place, every value under a PII key at any depth.
@@ -176,6 +269,41 @@ mod tests {
                 "account_id": "31mNprzLd2bKl6koVna68ARM",
             })
         );
+    }
+
+    #[test]
+    fn pii_keys_are_found_in_text_exactly_where_mask_would_change_it() {
+        let cases = [
+            r#"{"a": [1, {"b": "c"}], "d": null, "e": 1.5}"#,
+            r#"{"customers": [{"controller": {"SSN": null}}]}"#,
+            r#"{"x": {"y": [{"z": {"Bank-Routing-Number": "012345678"}}]}}"#,
+            r#"{"name\u005ffirst": "Ann"}"#,
+            r#"["email", {"emails": "a@b"}]"#,
+            r#""ssn""#,
+            "12",
+        ];
+        for text in cases {
+            let value: Value = serde_json::from_str(text).unwrap();
+            let changed = masked(value.clone()) != value;
+            let null_pii = text.contains("SSN");
+            assert_eq!(has_pii_keys(text), Some(changed || null_pii), "{text}");
+        }
+    }
+
+    #[test]
+    fn text_serde_json_would_not_read_is_not_scanned() {
+        for text in [
+            "",
+            "{",
+            r#"{"a": 1} x"#,
+            r#"{"a": 1e400}"#,
+            r#"{"a": "\ud800"}"#,
+            "nul",
+            &format!("{}{}", "[".repeat(200), "]".repeat(200)),
+        ] {
+            assert_eq!(has_pii_keys(text), None, "{text}");
+            assert!(serde_json::from_str::<Value>(text).is_err(), "{text}");
+        }
     }
 
     #[test]

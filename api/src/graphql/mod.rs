@@ -9,6 +9,7 @@ mod loaders;
 pub mod masking;
 mod mutation;
 mod query;
+pub mod response;
 mod scalars;
 mod schema;
 mod subscription;

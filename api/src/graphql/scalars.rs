@@ -3,6 +3,7 @@
 use async_graphql::{
     Context, InputValueError, InputValueResult, Scalar, ScalarType, Value as GqlValue,
 };
+use bytes::Bytes;
 use serde_json::Value;
 
 use super::{
@@ -35,25 +36,57 @@ impl ScalarType for Cents {
     }
 }
 
-/// JSON as the API returns it. The only way to make one for a response is
-/// [`Json::for_caller`], which masks PII for callers without the `pii` role,
-/// so no field returning JSON can forget to.
+/// JSON as the API returns it, held as JSON text: stored JSON goes out as
+/// it is whenever nothing in it is masked, without being parsed into a tree
+/// and written again. In a response it is a `Binary` value, which
+/// [`super::response`] writes as the text it holds (no other output type of
+/// the schema makes `Binary` values).
+///
+/// The only way to make one for a response is [`Json::for_caller`], which
+/// masks PII for callers without the `pii` role, so no field returning JSON
+/// can forget to.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Json(Value);
+pub struct Json(Bytes);
 
 impl Json {
-    /// Stored JSON text, masked unless the caller may see PII.
+    /// Stored JSON text, masked unless the caller may see PII. Passed
+    /// through unchanged when serde_json reads it and either the caller may
+    /// see PII or it has no PII key; otherwise read (as JavaScript would,
+    /// when serde_json cannot), masked as needed and written again.
     pub fn for_caller(ctx: &Context<'_>, text: &str) -> GqlResult<Self> {
-        let mut value = read_stored(text)?;
         let may_see_pii = ctx.data_opt::<Caller>().is_some_and(|c| c.can(Role::Pii));
-        if !may_see_pii {
-            masking::mask(&mut value);
-        }
-        Ok(Self(value))
+        Self::stored(text, may_see_pii)
     }
 
     pub fn for_caller_opt(ctx: &Context<'_>, text: Option<&str>) -> GqlResult<Option<Self>> {
         text.map(|text| Self::for_caller(ctx, text)).transpose()
+    }
+
+    fn stored(text: &str, may_see_pii: bool) -> GqlResult<Self> {
+        match masking::has_pii_keys(text) {
+            Some(pii) if may_see_pii || !pii => Ok(Self(Bytes::copy_from_slice(text.as_bytes()))),
+            _ => {
+                let mut value = read_stored(text)?;
+                if !may_see_pii {
+                    masking::mask(&mut value);
+                }
+                Ok(Self::from_value(&value))
+            }
+        }
+    }
+
+    fn from_value(value: &Value) -> Self {
+        Self(
+            serde_json::to_vec(value)
+                .expect("a JSON value writes")
+                .into(),
+        )
+    }
+
+    /// The JSON text.
+    #[cfg(test)]
+    fn text(&self) -> &[u8] {
+        &self.0
     }
 }
 
@@ -74,11 +107,57 @@ impl ScalarType for Json {
     fn parse(value: GqlValue) -> InputValueResult<Self> {
         value
             .into_json()
-            .map(Self)
+            .map(|value| Self::from_value(&value))
             .map_err(|e| InputValueError::custom(e.to_string()))
     }
 
     fn to_value(&self) -> GqlValue {
-        GqlValue::from_json(self.0.clone()).unwrap_or(GqlValue::Null)
+        GqlValue::Binary(self.0.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn out(text: &str, may_see_pii: bool) -> String {
+        let json = Json::stored(text, may_see_pii).unwrap();
+        String::from_utf8(json.text().to_vec()).unwrap()
+    }
+
+    #[test]
+    fn text_without_pii_passes_through_for_every_role() {
+        // Spacing and number forms show it is the stored text itself.
+        let text = r#"{ "account_id": "a-1", "amount": 1.50e2, "tags": [ ] }"#;
+        assert_eq!(out(text, false), text);
+        assert_eq!(out(text, true), text);
+    }
+
+    #[test]
+    fn text_with_pii_passes_through_only_for_callers_who_may_see_it() {
+        let text = r#"{"customer": {"Date-Of-Birth": "1985-06-20"}, "n": 1.0}"#;
+        assert_eq!(out(text, true), text);
+        assert_eq!(
+            out(text, false),
+            r#"{"customer":{"Date-Of-Birth":"*****"},"n":1.0}"#
+        );
+    }
+
+    #[test]
+    fn text_serde_json_cannot_read_is_read_as_javascript_would() {
+        // A lone surrogate and a number past the double range: not passed
+        // through, whatever the role.
+        for may_see_pii in [false, true] {
+            let read = out(r#"{"s": "\ud800", "n": 1e400}"#, may_see_pii);
+            let value: Value = serde_json::from_str(&read).unwrap();
+            // JSON.stringify writes Infinity as null.
+            assert!(value["s"].is_string() && value["n"].is_null(), "{read}");
+        }
+    }
+
+    #[test]
+    fn input_values_become_json_text() {
+        let value = GqlValue::from_json(serde_json::json!({"a": [1, "b"]})).unwrap();
+        assert_eq!(Json::parse(value).unwrap().text(), br#"{"a":[1,"b"]}"#);
     }
 }

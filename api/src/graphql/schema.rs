@@ -1,8 +1,11 @@
-use async_graphql::{Schema, SchemaBuilder};
+use std::{future::ready, sync::Arc};
+
+use async_graphql::{Request, Response, Schema, SchemaBuilder};
+use futures::{StreamExt, stream::BoxStream};
 use sea_orm::DatabaseConnection;
 
 use super::{
-    error::ErrorCodes,
+    error::assign_codes,
     limits::{MAX_NESTING, QueryLimits},
     loaders::Loaders,
     mutation::Mutation,
@@ -15,7 +18,40 @@ use crate::{
     store::writer::Writer,
 };
 
-pub type GatewaySchema = Schema<Query, Mutation, Subscription>;
+/// The schema, run only through [`Self::execute`] and
+/// [`Self::execute_stream`]: the limits are checked before it runs and
+/// every error gets its code. Not async-graphql extensions: with any
+/// extension installed, every resolved field of every response goes
+/// through the extension chain.
+#[derive(Clone)]
+pub struct GatewaySchema {
+    schema: Schema<Query, Mutation, Subscription>,
+    limits: Arc<QueryLimits>,
+}
+
+impl GatewaySchema {
+    pub async fn execute(&self, mut request: Request) -> Response {
+        let mut response = match self.limits.prepare(&mut request) {
+            Ok(()) => self.schema.execute(request).await,
+            Err(error) => Response::from_errors(vec![error]),
+        };
+        assign_codes(&mut response.errors);
+        response
+    }
+
+    pub fn execute_stream(&self, mut request: Request) -> BoxStream<'static, Response> {
+        let responses = match self.limits.prepare(&mut request) {
+            Ok(()) => self.schema.execute_stream(request),
+            Err(error) => futures::stream::once(ready(Response::from_errors(vec![error]))).boxed(),
+        };
+        responses
+            .map(|mut response| {
+                assign_codes(&mut response.errors);
+                response
+            })
+            .boxed()
+    }
+}
 
 /// The schema, reading `db`, following `feed` until `shutdown`, storing
 /// through `writer` and calling `canopy` (when its API is configured).
@@ -27,14 +63,18 @@ pub fn build(
     writer: Writer,
     canopy: Option<CanopyClient>,
 ) -> GatewaySchema {
-    builder()
+    let schema = builder()
         .data(Loaders::new(&db))
         .data(db)
         .data(feed)
         .data(writer)
         .data(canopy)
         .data(shutdown)
-        .finish()
+        .finish();
+    GatewaySchema {
+        schema,
+        limits: Arc::new(QueryLimits::new()),
+    }
 }
 
 /// The SDL, as `gateway schema` prints it and `schema.graphql` holds it.
@@ -44,8 +84,6 @@ pub fn sdl() -> String {
 
 fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
     Schema::build(Query::default(), Mutation::default(), Subscription)
-        .extension(ErrorCodes)
-        .extension(QueryLimits)
         .limit_recursive_depth(MAX_NESTING)
 }
 

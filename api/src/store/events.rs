@@ -1,11 +1,11 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Duration, SubsecRound, Utc};
-use entity::events;
+use entity::{accounts, events};
 use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, Iterable,
-    QueryFilter, QueryOrder, QuerySelect,
+    JoinType, QueryFilter, QueryOrder, QuerySelect,
     sea_query::{Alias, Asterisk, CaseStatement, Expr, ExprTrait, Order, Query, UnionType},
 };
 
@@ -293,6 +293,30 @@ pub async fn newest_first(
 ) -> Result<Vec<events::Model>, DbErr> {
     page::newest_first::<events::Entity>(db, events::Column::Id, filter.condition(), before, limit)
         .await
+}
+
+/// [`newest_first`] with each event's account (by `account_id`, whatever
+/// the event's source), in the same statement: one round trip, and the
+/// accounts as they stood when the page was read.
+pub async fn newest_first_with_accounts(
+    db: &impl ConnectionTrait,
+    filter: &EventFilter,
+    before: Option<i64>,
+    limit: u64,
+) -> Result<Vec<(events::Model, Option<accounts::Model>)>, DbErr> {
+    let account = events::Entity::belongs_to(accounts::Entity)
+        .from(events::Column::AccountId)
+        .to(accounts::Column::Id);
+    page::newest_first_select::<events::Entity>(
+        events::Column::Id,
+        filter.condition(),
+        before,
+        limit,
+    )
+    .select_also(accounts::Entity)
+    .join(JoinType::LeftJoin, account.into())
+    .all(db)
+    .await
 }
 
 /// Accounts one statement pages at most: SQLite allows 500 `SELECT`s in a

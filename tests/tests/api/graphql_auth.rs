@@ -1,8 +1,12 @@
 //! API keys, roles and PII masking over HTTP (contract sections 1 and 3).
 use serde_json::{Value, json};
 
+use api::event::SourceKind;
+
 use crate::{
-    graphql_support::{ADMIN_KEY, PII_KEY, READ_KEY, gql, with_keys},
+    graphql_support::{
+        ADMIN_KEY, PII_KEY, READ_KEY, event_row, gql, insert_events, received_at, with_keys,
+    },
     helpers::{Backend, canopy_fixture, signed_fixture, spawn_app, spawn_app_with},
     on_both_backends,
 };
@@ -11,6 +15,7 @@ on_both_backends!(
     missing_or_unknown_keys_are_unauthenticated,
     roles_are_cumulative_and_admin_fields_forbidden_below_admin,
     read_keys_never_see_pii_and_pii_keys_do,
+    stored_json_goes_out_as_received_unless_masked,
     without_keys_a_loopback_gateway_is_open_to_admin,
 );
 
@@ -186,4 +191,38 @@ async fn without_keys_a_loopback_gateway_is_open_to_admin(backend: Backend) {
     let response = gql(&app, Some("anything"), ADMIN_ONLY, json!({})).await;
     assert_eq!(response.status, 200);
     response.data();
+}
+
+/// JSON with nothing to mask is the stored text itself (its spacing and
+/// number spelling show it); masked JSON is written again.
+async fn stored_json_goes_out_as_received_unless_masked(backend: Backend) {
+    let app = spawn_app_with(backend, with_keys).await;
+    const PLAIN: &str = r#"{ "account_id" : "a-1", "amount": 1.50e2, "tags": [ ] }"#;
+    const WITH_PII: &str = r#"{"customer": {"SSN" : "888888888"}, "n": 1.0}"#;
+    let mut rows = Vec::new();
+    for (id, payload) in [(1, PLAIN), (2, WITH_PII)] {
+        let mut row = event_row(id, SourceKind::Canopy, "t", None, received_at(id));
+        row.payload = payload.to_owned();
+        rows.push(row);
+    }
+    insert_events(&app.db, rows).await;
+    let query = "{ events { edges { node { payload } } } }";
+    for (key, pii_out) in [
+        (READ_KEY, r#"{"customer":{"SSN":"*****8888"},"n":1.0}"#),
+        (PII_KEY, WITH_PII),
+        (ADMIN_KEY, WITH_PII),
+    ] {
+        let response = gql(&app, Some(key), query, json!({})).await;
+        response.data();
+        assert!(
+            response.text.contains(&format!(r#""payload":{PLAIN}"#)),
+            "{key}: {}",
+            response.text
+        );
+        assert!(
+            response.text.contains(&format!(r#""payload":{pii_out}"#)),
+            "{key}: {}",
+            response.text
+        );
+    }
 }

@@ -244,6 +244,6 @@ impl CountingSchema {
             .data(caller);
         let response = self.schema.execute(request).await;
         let ran = self.statements.load(Ordering::SeqCst) - before;
-        (serde_json::to_value(&response).unwrap(), ran)
+        (api::graphql::response::to_json(&response), ran)
     }
 }

@@ -26,7 +26,7 @@ impl EventsQuery {
         };
         Ok(store::timed(store::events::find(db(ctx), id))
             .await?
-            .map(Event))
+            .map(Event::from))
     }
 
     /// Stored events, newest first (reverse commit order).
@@ -41,13 +41,34 @@ impl EventsQuery {
         let page = Page::new(first)?;
         let before = after_id(CursorKind::Event, after.as_deref())?;
         let filter = filter.unwrap_or_default().into_store()?;
+        let db = db(ctx);
+        if selects_accounts(ctx) {
+            let rows = store::timed(store::events::newest_first_with_accounts(
+                db,
+                &filter,
+                before,
+                page.limit(),
+            ))
+            .await?;
+            return Ok(Connection::from_rows(rows, page, Event::with_account));
+        }
         let rows = store::timed(store::events::newest_first(
-            db(ctx),
+            db,
             &filter,
             before,
             page.limit(),
         ))
         .await?;
-        Ok(Connection::from_rows(rows, page, Event))
+        Ok(Connection::from_rows(rows, page, Event::from))
     }
+}
+
+/// Whether the page's events have `account` selected: then the page's
+/// statement reads the accounts along instead of a second one.
+fn selects_accounts(ctx: &Context<'_>) -> bool {
+    ctx.look_ahead()
+        .field("edges")
+        .field("node")
+        .field("account")
+        .exists()
 }

@@ -1,6 +1,6 @@
 use async_graphql::{Context, Enum, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
-use entity::{events, follow_ups};
+use entity::{accounts, events, follow_ups};
 
 use super::{Account, EventSource};
 use crate::{
@@ -15,11 +15,32 @@ use crate::{
     store::{events::EventFilter as StoreFilter, follow_ups as queue},
 };
 
-pub struct Event(pub events::Model);
+pub struct Event {
+    pub row: events::Model,
+    /// The row's account when the statement that read the row joined it
+    /// (`None`: not read along, `account` loads it).
+    account: Option<Option<accounts::Model>>,
+}
+
+impl From<events::Model> for Event {
+    fn from(row: events::Model) -> Self {
+        Self { row, account: None }
+    }
+}
+
+impl Event {
+    /// A row read together with the account its `account_id` names.
+    pub fn with_account((row, account): (events::Model, Option<accounts::Model>)) -> Self {
+        Self {
+            row,
+            account: Some(account),
+        }
+    }
+}
 
 impl Cursored for Event {
     fn cursor(&self) -> String {
-        ids::event_cursor(self.0.id)
+        ids::event_cursor(self.row.id)
     }
 }
 
@@ -27,7 +48,7 @@ impl Cursored for Event {
 impl Event {
     /// Stable and opaque.
     async fn id(&self) -> ID {
-        ids::event_id(self.0.id).into()
+        ids::event_id(self.row.id).into()
     }
 
     /// Resume point for lists and subscriptions.
@@ -36,47 +57,50 @@ impl Event {
     }
 
     async fn source(&self) -> GqlResult<EventSource> {
-        EventSource::from_stored(&self.0.source)
+        EventSource::from_stored(&self.row.source)
     }
 
     /// The provider's name for the event, as received (Canopy `event`,
     /// LoanPro `eventName` or `custom`, Embedded Funding's message name).
     #[graphql(name = "type")]
     async fn event_type(&self) -> &str {
-        &self.0.event_type
+        &self.row.event_type
     }
 
     /// Canopy account, LoanPro loan-id, Embedded Funding companyId.
     async fn account_id(&self) -> Option<&str> {
-        self.0.account_id.as_deref()
+        self.row.account_id.as_deref()
     }
 
     /// The account as the gateway last projected it (Canopy accounts only:
     /// a LoanPro loan or an Embedded Funding company is no Canopy account,
     /// whatever its id).
     async fn account(&self, ctx: &Context<'_>) -> GqlResult<Option<Account>> {
-        let canopy = self.0.source == SourceKind::Canopy.as_str();
-        let Some(id) = self.0.account_id.as_ref().filter(|_| canopy) else {
+        let canopy = self.row.source == SourceKind::Canopy.as_str();
+        let Some(id) = self.row.account_id.as_ref().filter(|_| canopy) else {
             return Ok(None);
         };
+        if let Some(account) = &self.account {
+            return Ok(account.clone().map(Account));
+        }
         let loaders = ctx.data_unchecked::<Loaders>();
         Ok(loaders.accounts.load_one(id.clone()).await?.map(Account))
     }
 
     /// From the payload when it has one.
     async fn occurred_at(&self) -> Option<DateTime<Utc>> {
-        self.0.occurred_at
+        self.row.occurred_at
     }
 
     async fn received_at(&self) -> DateTime<Utc> {
-        self.0.received_at
+        self.row.received_at
     }
 
     /// The body as received (a body that is not JSON: a JSON string of its
     /// text). PII masked unless the caller has the `pii` role. `{}` once
     /// retention has purged it (`purgedAt` says when).
     async fn payload(&self, ctx: &Context<'_>) -> GqlResult<Json> {
-        Json::for_caller(ctx, &self.0.payload)
+        Json::for_caller(ctx, &self.row.payload)
     }
 
     /// When retention (`EVENT_RETENTION_DAYS`) purged the payload; null
@@ -87,19 +111,19 @@ impl Event {
 
     /// The delivery's content type, kept for bodies that are not JSON.
     async fn content_type(&self) -> Option<&str> {
-        self.0.content_type.as_deref()
+        self.row.content_type.as_deref()
     }
 
     /// 1 + duplicates seen.
     async fn deliveries(&self) -> i32 {
-        self.0.deliveries
+        self.row.deliveries
     }
 
     /// Provider state fetched after the event (Embedded Funding's reads,
     /// Canopy's double-check); null until fetched. PII masked unless the
     /// caller has the `pii` role.
     async fn follow_up(&self, ctx: &Context<'_>) -> GqlResult<Option<Json>> {
-        Json::for_caller_opt(ctx, self.0.follow_up.as_deref())
+        Json::for_caller_opt(ctx, self.row.follow_up.as_deref())
     }
 
     /// Where the follow-up this event owes stands; null when it owes none.
@@ -107,7 +131,7 @@ impl Event {
         let loaders = ctx.data_unchecked::<Loaders>();
         Ok(loaders
             .follow_ups
-            .load_one(self.0.id)
+            .load_one(self.row.id)
             .await?
             .map(FollowUpStatus))
     }

@@ -4,6 +4,8 @@ use async_graphql::{Request, Response, ServerError};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::graphql;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Protocol {
     /// `graphql-transport-ws` (the graphql-ws library).
@@ -38,7 +40,13 @@ impl Protocol {
             Self::TransportWs => "next",
             Self::Legacy => "data",
         };
-        message(kind, Some(id), Some(response))
+        // `message`'s shape, the payload written by the response writer.
+        let mut out = format!(r#"{{"type":"{kind}","id":"#).into_bytes();
+        serde_json::to_writer(&mut out, id).expect("writing to memory does not fail");
+        out.extend_from_slice(br#","payload":"#);
+        graphql::response::write(&mut out, response, true);
+        out.push(b'}');
+        String::from_utf8(out).expect("JSON text is UTF-8")
     }
 
     /// The end of subscription `id` with `errors`; nothing follows it.
@@ -132,6 +140,23 @@ mod tests {
             (vec![], None),
         ] {
             assert_eq!(Protocol::first_known(offer.clone()), chosen, "{offer:?}");
+        }
+    }
+
+    #[test]
+    fn next_carries_the_response_with_json_text_as_json() {
+        let mut data = async_graphql::indexmap::IndexMap::new();
+        data.insert(
+            async_graphql::Name::new("payload"),
+            async_graphql::Value::Binary(bytes::Bytes::from_static(br#"{"a": [1]}"#)),
+        );
+        let response = Response::new(async_graphql::Value::Object(data));
+        for (protocol, kind) in [(Protocol::TransportWs, "next"), (Protocol::Legacy, "data")] {
+            let sent: Value = serde_json::from_str(&protocol.next("7\"", &response)).unwrap();
+            assert_eq!(
+                sent,
+                serde_json::json!({"type": kind, "id": "7\"", "payload": {"data": {"payload": {"a": [1]}}}})
+            );
         }
     }
 

@@ -106,7 +106,7 @@ impl Event {
     /// When retention (`EVENT_RETENTION_DAYS`) purged the payload; null
     /// while it is kept. The event's other fields stay.
     async fn purged_at(&self) -> Option<DateTime<Utc>> {
-        self.0.purged_at
+        self.row.purged_at
     }
 
     /// The delivery's content type, kept for bodies that are not JSON.

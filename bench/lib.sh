@@ -38,11 +38,12 @@ cores() { awk -v a="$1" -v b="$2" -v hz="$HZ" -v s="$3" 'BEGIN{printf "%.2f", (b
 # Resident memory of a process, in MiB.
 rss_mib() { awk '/^VmRSS:/ {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
 
-# start_gateway LOG ENV... : runs target/release/gateway with ENV, waits
-# until /readyz answers; sets GW_PID. GATEWAY_ADDR must be among ENV.
+# start_gateway LOG ENV... : runs target/release/gateway (or $GATEWAY_BIN,
+# e.g. a build of another commit to compare with) with ENV, waits until
+# /readyz answers; sets GW_PID. GATEWAY_ADDR must be among ENV.
 start_gateway() {
   local log=$1; shift
-  env "$@" RUST_LOG=warn target/release/gateway > "$log" 2>&1 &
+  env "$@" RUST_LOG=warn "${GATEWAY_BIN:-target/release/gateway}" > "$log" 2>&1 &
   GW_PID=$!
   local addr
   addr=$(printf '%s\n' "$@" | sed -n 's/^GATEWAY_ADDR=//p')

@@ -1,5 +1,7 @@
 //! The contract's own scalars. `DateTime` is async-graphql's, for
 //! `chrono::DateTime<Utc>` (RFC 3339, read back exactly).
+use std::sync::{Arc, OnceLock};
+
 use async_graphql::{
     Context, InputValueError, InputValueResult, Scalar, ScalarType, Value as GqlValue,
 };
@@ -36,24 +38,60 @@ impl ScalarType for Cents {
 }
 
 /// JSON as the API returns it. The only way to make one for a response is
-/// [`Json::for_caller`], which masks PII for callers without the `pii` role,
-/// so no field returning JSON can forget to.
+/// [`Json::for_caller`] (or [`Rendered::for_caller`]), which masks PII for
+/// callers without the `pii` role, so no field returning JSON can forget to.
+/// Shared: one rendering serves every subscriber of a live event.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Json(Value);
+pub struct Json(Arc<GqlValue>);
 
 impl Json {
     /// Stored JSON text, masked unless the caller may see PII.
     pub fn for_caller(ctx: &Context<'_>, text: &str) -> GqlResult<Self> {
-        let mut value = read_stored(text)?;
-        let may_see_pii = ctx.data_opt::<Caller>().is_some_and(|c| c.can(Role::Pii));
-        if !may_see_pii {
-            masking::mask(&mut value);
-        }
-        Ok(Self(value))
+        Self::render(text, may_see_pii(ctx))
     }
 
     pub fn for_caller_opt(ctx: &Context<'_>, text: Option<&str>) -> GqlResult<Option<Self>> {
         text.map(|text| Self::for_caller(ctx, text)).transpose()
+    }
+
+    fn render(text: &str, may_see_pii: bool) -> GqlResult<Self> {
+        let mut value = read_stored(text)?;
+        if !may_see_pii {
+            masking::mask(&mut value);
+        }
+        let value = GqlValue::from_json(value)
+            .map_err(|e| GqlError::Internal(format!("stored JSON is unrepresentable: {e}")))?;
+        Ok(Self(Arc::new(value)))
+    }
+}
+
+fn may_see_pii(ctx: &Context<'_>) -> bool {
+    ctx.data_opt::<Caller>().is_some_and(|c| c.can(Role::Pii))
+}
+
+/// One stored JSON text as each kind of caller sees it (masked, or with
+/// PII), each rendered at most once: a live event goes to every matching
+/// subscriber, and parsing and masking it for each was most of the fan-out.
+#[derive(Debug, Default)]
+pub struct Rendered {
+    masked: OnceLock<Json>,
+    full: OnceLock<Json>,
+}
+
+impl Rendered {
+    /// [`Json::for_caller`] for `text`, which must be the same every call.
+    pub fn for_caller(&self, ctx: &Context<'_>, text: &str) -> GqlResult<Json> {
+        let may_see_pii = may_see_pii(ctx);
+        let cell = if may_see_pii {
+            &self.full
+        } else {
+            &self.masked
+        };
+        if let Some(json) = cell.get() {
+            return Ok(json.clone());
+        }
+        let json = Json::render(text, may_see_pii)?;
+        Ok(cell.get_or_init(|| json).clone())
     }
 }
 
@@ -72,13 +110,16 @@ fn read_stored(text: &str) -> GqlResult<Value> {
 #[Scalar(name = "JSON")]
 impl ScalarType for Json {
     fn parse(value: GqlValue) -> InputValueResult<Self> {
-        value
+        // Through JSON, so what is not JSON (an enum) is read as JSON reads it.
+        let json = value
             .into_json()
-            .map(Self)
+            .map_err(|e| InputValueError::custom(e.to_string()))?;
+        GqlValue::from_json(json)
+            .map(|value| Self(Arc::new(value)))
             .map_err(|e| InputValueError::custom(e.to_string()))
     }
 
     fn to_value(&self) -> GqlValue {
-        GqlValue::from_json(self.0.clone()).unwrap_or(GqlValue::Null)
+        GqlValue::clone(&self.0)
     }
 }

@@ -26,7 +26,7 @@ impl EventsQuery {
         };
         Ok(store::timed(store::events::find(db(ctx), id))
             .await?
-            .map(Event))
+            .map(Event::from))
     }
 
     /// Stored events, newest first (reverse commit order).
@@ -48,6 +48,6 @@ impl EventsQuery {
             page.limit(),
         ))
         .await?;
-        Ok(Connection::from_rows(rows, page, Event))
+        Ok(Connection::from_rows(rows, page, Event::from))
     }
 }

@@ -103,7 +103,7 @@ impl Account {
             .load_one(key)
             .await?
             .unwrap_or_default();
-        Ok(Connection::from_rows(rows, page, Event))
+        Ok(Connection::from_rows(rows, page, Event::from))
     }
 
     async fn notification_configs(&self, ctx: &Context<'_>) -> GqlResult<Vec<NotificationConfig>> {

@@ -119,7 +119,7 @@ impl Company {
         };
         let events = store::events::newest_first(db(ctx), &filter, before, page.limit());
         let rows = store::timed(events).await?;
-        Ok(Connection::from_rows(rows, page, Event))
+        Ok(Connection::from_rows(rows, page, Event::from))
     }
 
     /// When the gateway last stored a read of this company.

@@ -48,6 +48,9 @@ struct Args {
     seconds: u64,
     secret: String,
     open_concurrency: usize,
+    /// Whether idle connections subscribe (false: `connection_init` only,
+    /// to tell a connection's memory from its subscription's).
+    idle_subscribe: bool,
 }
 
 impl Args {
@@ -61,6 +64,7 @@ impl Args {
             seconds: 15,
             secret: "bench-secret".into(),
             open_concurrency: 64,
+            idle_subscribe: true,
         };
         let mut it = std::env::args().skip(1);
         while let Some(flag) = it.next() {
@@ -74,12 +78,15 @@ impl Args {
                 "--seconds" => args.seconds = parse(&flag, &value),
                 "--secret" => args.secret = value,
                 "--open-concurrency" => args.open_concurrency = parse(&flag, &value),
+                "--idle-subscribe" => args.idle_subscribe = parse(&flag, &value),
                 _ => panic!("unknown flag {flag}"),
             }
         }
         assert!(args.addr.ip().is_loopback(), "loopback addresses only");
         assert!(args.gateway_pid > 0, "--gateway-pid is required");
-        assert!(args.matching > 0 && args.rate > 0 && args.seconds > 0);
+        // No matching subscribers (and no idle ones) is the baseline: the
+        // webhook answer with nobody to deliver to.
+        assert!(args.rate > 0 && args.seconds > 0);
         assert!(
             args.rate <= 10_000 && args.seconds <= 120,
             "keep the run bounded"
@@ -179,9 +186,10 @@ async fn send(ws: &mut Ws, message: Value) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
-/// Connects, initialises and subscribes; returns once a ping sent after the
-/// `subscribe` is answered, so the gateway has taken the subscription.
-async fn open(addr: SocketAddr, query: &str, variables: Value) -> Result<Ws, String> {
+/// Connects, initialises and subscribes (unless `query` is `None`); returns
+/// once a ping sent after the `subscribe` is answered, so the gateway has
+/// taken the subscription.
+async fn open(addr: SocketAddr, query: Option<&str>, variables: Value) -> Result<Ws, String> {
     let wait = Duration::from_secs(20);
     let mut request = format!("ws://{addr}/graphql/ws")
         .into_client_request()
@@ -203,9 +211,11 @@ async fn open(addr: SocketAddr, query: &str, variables: Value) -> Result<Ws, Str
     if ack["type"] != "connection_ack" {
         return Err(format!("expected connection_ack, got {ack}"));
     }
-    let subscribe = json!({"id": "1", "type": "subscribe",
-        "payload": {"query": query, "variables": variables}});
-    send(&mut ws, subscribe).await?;
+    if let Some(query) = query {
+        let subscribe = json!({"id": "1", "type": "subscribe",
+            "payload": {"query": query, "variables": variables}});
+        send(&mut ws, subscribe).await?;
+    }
     send(&mut ws, json!({"type": "ping"})).await?;
     loop {
         let message = receive(&mut ws, wait).await?;
@@ -220,7 +230,7 @@ async fn open(addr: SocketAddr, query: &str, variables: Value) -> Result<Ws, Str
 async fn open_many(
     args: &Args,
     count: usize,
-    query: &'static str,
+    query: Option<&'static str>,
     variables: Value,
 ) -> (Vec<Ws>, usize) {
     let addr = args.addr;
@@ -404,7 +414,7 @@ async fn main() {
     let (idle, idle_failed) = open_many(
         &args,
         args.idle,
-        IDLE_QUERY,
+        args.idle_subscribe.then_some(IDLE_QUERY),
         json!({"filter": {"types": ["never_sent"]}}),
     )
     .await;
@@ -417,7 +427,7 @@ async fn main() {
     tokio::time::sleep(Duration::from_secs(1)).await;
     let rss1 = rss_kib(&gateway);
     let (matching, matching_failed) =
-        open_many(&args, args.matching, MATCHING_QUERY, json!({})).await;
+        open_many(&args, args.matching, Some(MATCHING_QUERY), json!({})).await;
     let matching_count = matching.len();
     let matching_tasks: Vec<_> = matching
         .into_iter()
@@ -518,10 +528,8 @@ async fn main() {
         "sent {total} events in {send_s:.1}s ({:.0}/s, {late} started >5 ms late), answers {statuses:?}",
         total as f64 / send_s
     );
-    println!(
-        "{}",
-        summary("ingest answer", &mut ingest_us.lock().unwrap().clone())
-    );
+    let mut answers = ingest_us.lock().unwrap().clone();
+    println!("{}", summary("ingest answer", &mut answers));
     let delivered = samples.len() as u64;
     println!(
         "delivered {delivered} of {expected} (events × matching subscribers), drained {drain_s:.1}s after the last send; \
@@ -550,12 +558,16 @@ async fn main() {
     );
     println!("gateway RSS after the run: {rss3} KiB");
     println!(
-        "RESULT idle={idle_count} matching={matching_count} rate={} p50_ms={:.1} p99_ms={:.1} \
+        "RESULT idle={idle_count} matching={matching_count} rate={:.0} \
+         post_p50_ms={:.1} post_p99_ms={:.1} p50_ms={:.1} p99_ms={:.1} last_p99_ms={:.1} \
          delivered={delivered} expected={expected} kib_per_idle={per_idle:.1} \
          cpu_tool={:.2} cpu_gateway={:.2} cpu_postgres={:.2}",
         total as f64 / send_s,
+        percentile(&answers, 50.0),
+        percentile(&answers, 99.0),
         percentile(&all, 50.0),
         percentile(&all, 99.0),
+        percentile(&last, 99.0),
         cores(cpu0.tool, cpu1.tool),
         cores(cpu0.gateway, cpu1.gateway),
         cores(cpu0.postgres, cpu1.postgres),

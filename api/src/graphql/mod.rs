@@ -18,3 +18,4 @@ mod types;
 pub use limits::{MAX_DEPTH, MAX_FIELDS};
 pub use schema::{GatewaySchema, build, sdl};
 pub use subscription::ends_subscription;
+pub(crate) use types::Event;

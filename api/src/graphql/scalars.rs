@@ -1,5 +1,7 @@
 //! The contract's own scalars. `DateTime` is async-graphql's, for
 //! `chrono::DateTime<Utc>` (RFC 3339, read back exactly).
+use std::sync::OnceLock;
+
 use async_graphql::{
     Context, InputValueError, InputValueResult, Scalar, ScalarType, Value as GqlValue,
 };
@@ -42,9 +44,10 @@ impl ScalarType for Cents {
 /// [`super::response`] writes as the text it holds (no other output type of
 /// the schema makes `Binary` values).
 ///
-/// The only way to make one for a response is [`Json::for_caller`], which
-/// masks PII for callers without the `pii` role, so no field returning JSON
-/// can forget to.
+/// The only way to make one for a response is [`Json::for_caller`] (or
+/// [`Rendered::for_caller`]), which masks PII for callers without the `pii`
+/// role, so no field returning JSON can forget to. Cheap to clone: one
+/// rendering serves every subscriber of a live event.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Json(Bytes);
 
@@ -54,8 +57,7 @@ impl Json {
     /// see PII or it has no PII key; otherwise read (as JavaScript would,
     /// when serde_json cannot), masked as needed and written again.
     pub fn for_caller(ctx: &Context<'_>, text: &str) -> GqlResult<Self> {
-        let may_see_pii = ctx.data_opt::<Caller>().is_some_and(|c| c.can(Role::Pii));
-        Self::stored(text, may_see_pii)
+        Self::stored(text, may_see_pii(ctx))
     }
 
     pub fn for_caller_opt(ctx: &Context<'_>, text: Option<&str>) -> GqlResult<Option<Self>> {
@@ -99,6 +101,36 @@ fn read_stored(text: &str) -> GqlResult<Value> {
             .map(|json| json.to_value())
             .map_err(|e| GqlError::Internal(format!("stored JSON is unreadable: {e}")))
     })
+}
+
+fn may_see_pii(ctx: &Context<'_>) -> bool {
+    ctx.data_opt::<Caller>().is_some_and(|c| c.can(Role::Pii))
+}
+
+/// One stored JSON text as each kind of caller sees it (masked, or with
+/// PII), each rendered at most once: a live event goes to every matching
+/// subscriber, and parsing and masking it for each was most of the fan-out.
+#[derive(Debug, Default)]
+pub struct Rendered {
+    masked: OnceLock<Json>,
+    full: OnceLock<Json>,
+}
+
+impl Rendered {
+    /// [`Json::for_caller`] for `text`, which must be the same every call.
+    pub fn for_caller(&self, ctx: &Context<'_>, text: &str) -> GqlResult<Json> {
+        let may_see_pii = may_see_pii(ctx);
+        let cell = if may_see_pii {
+            &self.full
+        } else {
+            &self.masked
+        };
+        if let Some(json) = cell.get() {
+            return Ok(json.clone());
+        }
+        let json = Json::stored(text, may_see_pii)?;
+        Ok(cell.get_or_init(|| json).clone())
+    }
 }
 
 /// Any JSON value

@@ -39,7 +39,7 @@ impl Subscription {
         Ok(futures::stream::unfold(Some(tail), |tail| async move {
             let mut tail = tail?;
             Some(match tail.next().await {
-                Ok(event) => (Ok(Event::from(event.as_ref().clone())), Some(tail)),
+                Ok(event) => (Ok(event), Some(tail)),
                 Err(end) => (Err(end_error(end)), None),
             })
         }))

@@ -10,13 +10,15 @@ use std::{
 };
 
 use chrono::Utc;
-use entity::events;
 use sea_orm::{DatabaseConnection, DbErr};
-use tokio::sync::{Notify, broadcast, watch};
+use tokio::sync::{Notify, watch};
 
+use super::fanout::{Fanout, Receiver};
 use crate::{
     faults::Faults,
-    series, store,
+    graphql::Event,
+    series,
+    store::{self, events::EventFilter},
     supervise::{Running, supervise},
 };
 
@@ -25,14 +27,11 @@ use crate::{
 /// most `BUFFER` batches of `FEED_PAGE` events and `BATCH_BYTES`, typically
 /// a few events per batch).
 const BUFFER: usize = 64;
-/// Events the feed sends at once. Subscribers wake once per batch, not once
-/// per event: with thousands of idle subscriptions the wake-ups are the cost.
+/// Events the feed sends at once: a subscriber wakes at most once per batch.
 const FEED_PAGE: u64 = 256;
 /// Payload bytes in one batch (at least one event), so the ring holds at
 /// most `BUFFER` × (this + one event) whatever the payloads' size.
 const BATCH_BYTES: u64 = 1024 * 1024;
-/// Events in id order, sent to every subscriber together.
-pub(super) type Batch = Arc<[Arc<events::Model>]>;
 
 #[derive(Clone)]
 pub struct Feed {
@@ -41,11 +40,11 @@ pub struct Feed {
 }
 
 struct Shared {
-    /// Weak: the reader task holds the one strong sender, so the channel
-    /// closes (and every subscription on it ends, with where to resume) the
-    /// moment the reader dies; its restart opens a new one.
-    events: RwLock<broadcast::WeakSender<Batch>>,
-    /// Highest id sent to subscribers.
+    /// The reader's current generation. When the reader dies it closes (and
+    /// every subscription on it ends, with where to resume); its restart
+    /// opens a new one.
+    fanout: RwLock<Arc<Fanout>>,
+    /// Highest id sent to subscribers (changed under the fanout's lock).
     head: AtomicI64,
     wake: Notify,
     /// The feed's own connections (subscribers catch up through them too).
@@ -63,9 +62,9 @@ impl Feed {
         faults: Arc<Faults>,
     ) -> Result<Self, DbErr> {
         let head = store::events::max_id(&db).await?;
-        let (first, _) = broadcast::channel(BUFFER);
+        let first = Fanout::new(BUFFER);
         let shared = Arc::new(Shared {
-            events: RwLock::new(first.downgrade()),
+            fanout: RwLock::new(first.clone()),
             head: AtomicI64::new(head),
             wake: Notify::new(),
             db: db.clone(),
@@ -74,13 +73,13 @@ impl Feed {
         let running = supervise("live feed", {
             let shared = shared.clone();
             move || {
-                let events = first.take().unwrap_or_else(|| {
-                    let (events, _) = broadcast::channel(BUFFER);
-                    *shared.events.write().expect("feed lock") = events.downgrade();
-                    events
+                let fanout = first.take().unwrap_or_else(|| {
+                    let fanout = Fanout::new(BUFFER);
+                    *shared.fanout.write().expect("feed lock") = fanout.clone();
+                    fanout
                 });
                 let (db, committed, faults) = (db.clone(), committed.clone(), faults.clone());
-                follow(shared.clone(), events, db, committed, poll, faults)
+                follow(shared.clone(), Closing(fanout), db, committed, poll, faults)
             }
         });
         Ok(Self { shared, running })
@@ -101,23 +100,27 @@ impl Feed {
         self.shared.wake.notify_one();
     }
 
-    /// Every batch sent after this call, and the id they all come after.
-    /// While the reader is down, a receiver that is already closed.
-    pub fn subscribe(&self) -> (broadcast::Receiver<Batch>, i64) {
-        let events = self.shared.events.read().expect("feed lock").upgrade();
-        let receiver = match events {
-            Some(events) => events.subscribe(),
-            None => broadcast::channel(1).1,
-        };
-        // Read after subscribing: an event sent in between is received and
-        // also at or below `head`, so it is skipped, never lost.
-        (receiver, self.shared.head.load(Ordering::SeqCst))
+    /// Every batch sent after this call holding an event `filter` matches,
+    /// and the id they all come after. While the reader is down, a receiver
+    /// that is already closed.
+    pub(super) fn subscribe(&self, filter: Arc<EventFilter>) -> (Receiver, i64) {
+        let fanout = self.shared.fanout.read().expect("feed lock").clone();
+        fanout.subscribe(filter, || self.shared.head.load(Ordering::SeqCst))
+    }
+}
+
+/// Closes its generation when the reader ends, by returning or panicking.
+struct Closing(Arc<Fanout>);
+
+impl Drop for Closing {
+    fn drop(&mut self) {
+        self.0.close();
     }
 }
 
 async fn follow(
     shared: Arc<Shared>,
-    events: broadcast::Sender<Batch>,
+    fanout: Closing,
     db: DatabaseConnection,
     mut committed: watch::Receiver<i64>,
     poll: Duration,
@@ -132,18 +135,14 @@ async fn follow(
         if faults.feed_should_crash() {
             panic!("fault injected: the live feed crashes");
         }
-        if let Err(error) = shared.read_new(&events, &db).await {
+        if let Err(error) = shared.read_new(&fanout.0, &db).await {
             tracing::warn!(%error, "feed could not read the store; retrying");
         }
     }
 }
 
 impl Shared {
-    async fn read_new(
-        &self,
-        events: &broadcast::Sender<Batch>,
-        db: &DatabaseConnection,
-    ) -> Result<(), DbErr> {
+    async fn read_new(&self, fanout: &Fanout, db: &DatabaseConnection) -> Result<(), DbErr> {
         loop {
             let after = self.head.load(Ordering::SeqCst);
             let store::events::EventPage { events: page, more } = store::timed(
@@ -158,9 +157,8 @@ impl Shared {
                 metrics::histogram!(series::PUBSUB_LAG)
                     .record(lag.num_microseconds().unwrap_or(0) as f64 / 1e6);
             }
-            self.head.store(last, Ordering::SeqCst);
-            // No receivers is fine: nobody is subscribed right now.
-            let _ = events.send(page.into_iter().map(Arc::new).collect());
+            let batch = page.into_iter().map(Event::from).collect();
+            fanout.publish(batch, || self.head.store(last, Ordering::SeqCst));
             if !more {
                 return Ok(());
             }

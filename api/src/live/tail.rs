@@ -1,12 +1,14 @@
 //! One subscription's cursor over the node's [`Feed`].
 use std::{collections::VecDeque, sync::Arc, time::Duration};
 
-use entity::events;
 use sea_orm::{DatabaseConnection, DbErr};
-use tokio::sync::{broadcast, watch};
+use tokio::sync::watch;
 
-use super::feed::{Batch, Feed};
-use crate::{series, store};
+use super::{
+    fanout::{Batch, Receiver, Taken},
+    feed::Feed,
+};
+use crate::{graphql::Event, series, store};
 
 /// Events a catching-up subscriber reads from the store at once...
 const PAGE_ROWS: u64 = 500;
@@ -70,14 +72,16 @@ impl Tail {
         after: Option<i64>,
         shutdown: watch::Receiver<bool>,
     ) -> Self {
-        let (live, head) = feed.subscribe();
+        let filter = Arc::new(filter);
+        let (live, head) = feed.subscribe(filter.clone());
         let position = after.unwrap_or(head);
         Self {
             cursor: Cursor {
                 db: feed.db(),
                 filter,
                 live,
-                current: None,
+                current: VecDeque::new(),
+                next: 0,
                 position,
                 backlog: VecDeque::new(),
                 catching_up: after.is_some(),
@@ -90,14 +94,14 @@ impl Tail {
 
     /// The next matching event, or how the subscription ended; nothing
     /// follows an end.
-    pub async fn next(&mut self) -> Result<Arc<events::Model>, End> {
+    pub async fn next(&mut self) -> Result<Event, End> {
         let reason = tokio::select! {
             biased;
             // An error here means the node's `Shutdown` is gone: the same.
             _ = self.shutdown.wait_for(|closing| *closing) => EndReason::ShuttingDown,
             event = self.cursor.next() => match event {
                 Some(event) => {
-                    self.delivered = event.id;
+                    self.delivered = event.row().id;
                     return Ok(event);
                 }
                 None => EndReason::FeedUnavailable,
@@ -112,27 +116,31 @@ impl Tail {
 
 struct Cursor {
     db: DatabaseConnection,
-    filter: store::events::EventFilter,
-    live: broadcast::Receiver<Batch>,
-    /// The live batch being delivered, and the index of its next event.
-    current: Option<(Batch, usize)>,
+    filter: Arc<store::events::EventFilter>,
+    live: Receiver,
+    /// Live batches being delivered, and the index of the next event in
+    /// the first of them.
+    current: VecDeque<Batch>,
+    next: usize,
     /// Every event at or below this id has been delivered, skipped, or is
     /// in `backlog`.
     position: i64,
-    backlog: VecDeque<Arc<events::Model>>,
+    backlog: VecDeque<Event>,
     catching_up: bool,
 }
 
 impl Cursor {
     /// The next matching event; `None` once the feed has stopped.
-    async fn next(&mut self) -> Option<Arc<events::Model>> {
+    async fn next(&mut self) -> Option<Event> {
         let mut retry = Duration::from_millis(100);
         loop {
             if let Some(event) = self.backlog.pop_front() {
                 return Some(event);
             }
             if self.catching_up {
-                match self.read_backlog().await {
+                // Boxed: a store read's future is large, and an idle
+                // subscription would otherwise hold its room all along.
+                match Box::pin(self.read_backlog()).await {
                     Ok(()) => retry = Duration::from_millis(100),
                     Err(error) => {
                         tracing::warn!(%error, "subscriber could not catch up; retrying");
@@ -142,31 +150,35 @@ impl Cursor {
                 }
                 continue;
             }
-            if let Some((batch, next)) = &mut self.current {
-                while let Some(event) = batch.get(*next) {
-                    *next += 1;
-                    if event.id > self.position {
-                        self.position = event.id;
-                        if self.filter.matches(event) {
+            while let Some(batch) = self.current.front() {
+                while let Some(event) = batch.get(self.next) {
+                    self.next += 1;
+                    let row = event.row();
+                    if row.id > self.position {
+                        self.position = row.id;
+                        if self.filter.matches(row) {
                             return Some(event.clone());
                         }
                     }
                 }
-                self.current = None;
+                self.current.pop_front();
+                self.next = 0;
             }
-            match self.live.recv().await {
-                Ok(batch) => self.current = Some((batch, 0)),
-                // Fell more than the buffer behind: the store has it all.
-                Err(broadcast::error::RecvError::Lagged(_)) => self.catching_up = true,
-                Err(broadcast::error::RecvError::Closed) => return None,
+            match self.live.take() {
+                Taken::Batches(batches) => self.current = batches.into(),
+                // A batch it needs left the ring: the store has it all.
+                Taken::Lagged => self.catching_up = true,
+                Taken::Nothing => self.live.changed().await,
+                Taken::Closed => return None,
             }
         }
     }
 
     /// One page of matching events after `position`. The live receiver was
-    /// subscribed before any of these reads, so whatever commits later is in
-    /// it: switching back to live leaves no gap, and ids at or below
-    /// `position` are skipped there, so nothing repeats.
+    /// subscribed (or, after a lag, taken from) before any of these reads,
+    /// so whatever commits later reaches it: switching back to live leaves
+    /// no gap, and ids at or below `position` are skipped there, so nothing
+    /// repeats.
     async fn read_backlog(&mut self) -> Result<(), DbErr> {
         let page = store::timed(store::events::oldest_first_page(
             &self.db,
@@ -180,7 +192,8 @@ impl Cursor {
         if let Some(last) = page.events.last() {
             self.position = last.id;
         }
-        self.backlog.extend(page.events.into_iter().map(Arc::new));
+        self.backlog
+            .extend(page.events.into_iter().map(Event::from));
         Ok(())
     }
 }

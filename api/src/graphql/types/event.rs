@@ -1,3 +1,5 @@
+use std::sync::Arc;
+
 use async_graphql::{Context, Enum, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
 use entity::{accounts, events, follow_ups};
@@ -9,38 +11,56 @@ use crate::{
         connection::Cursored,
         error::{GqlError, GqlResult},
         loaders::Loaders,
-        scalars::Json,
+        scalars::{Json, Rendered},
     },
     ids,
     store::{events::EventFilter as StoreFilter, follow_ups as queue},
 };
 
-pub struct Event {
-    pub row: events::Model,
+/// A stored event. Cheap to clone: the live feed shares one with every
+/// matching subscriber, and its JSON is rendered once per masking level
+/// for all of them.
+#[derive(Clone)]
+pub struct Event(Arc<Shared>);
+
+struct Shared {
+    row: events::Model,
     /// The row's account when the statement that read the row joined it
     /// (`None`: not read along, `account` loads it).
     account: Option<Option<accounts::Model>>,
+    payload: Rendered,
+    follow_up: Rendered,
 }
 
 impl From<events::Model> for Event {
     fn from(row: events::Model) -> Self {
-        Self { row, account: None }
+        Self::new(row, None)
     }
 }
 
 impl Event {
+    fn new(row: events::Model, account: Option<Option<accounts::Model>>) -> Self {
+        Self(Arc::new(Shared {
+            row,
+            account,
+            payload: Rendered::default(),
+            follow_up: Rendered::default(),
+        }))
+    }
+
     /// A row read together with the account its `account_id` names.
     pub fn with_account((row, account): (events::Model, Option<accounts::Model>)) -> Self {
-        Self {
-            row,
-            account: Some(account),
-        }
+        Self::new(row, Some(account))
+    }
+
+    pub fn row(&self) -> &events::Model {
+        &self.0.row
     }
 }
 
 impl Cursored for Event {
     fn cursor(&self) -> String {
-        ids::event_cursor(self.row.id)
+        ids::event_cursor(self.row().id)
     }
 }
 
@@ -48,7 +68,7 @@ impl Cursored for Event {
 impl Event {
     /// Stable and opaque.
     async fn id(&self) -> ID {
-        ids::event_id(self.row.id).into()
+        ids::event_id(self.row().id).into()
     }
 
     /// Resume point for lists and subscriptions.
@@ -57,30 +77,30 @@ impl Event {
     }
 
     async fn source(&self) -> GqlResult<EventSource> {
-        EventSource::from_stored(&self.row.source)
+        EventSource::from_stored(&self.row().source)
     }
 
     /// The provider's name for the event, as received (Canopy `event`,
     /// LoanPro `eventName` or `custom`, Embedded Funding's message name).
     #[graphql(name = "type")]
     async fn event_type(&self) -> &str {
-        &self.row.event_type
+        &self.row().event_type
     }
 
     /// Canopy account, LoanPro loan-id, Embedded Funding companyId.
     async fn account_id(&self) -> Option<&str> {
-        self.row.account_id.as_deref()
+        self.row().account_id.as_deref()
     }
 
     /// The account as the gateway last projected it (Canopy accounts only:
     /// a LoanPro loan or an Embedded Funding company is no Canopy account,
     /// whatever its id).
     async fn account(&self, ctx: &Context<'_>) -> GqlResult<Option<Account>> {
-        let canopy = self.row.source == SourceKind::Canopy.as_str();
-        let Some(id) = self.row.account_id.as_ref().filter(|_| canopy) else {
+        let canopy = self.row().source == SourceKind::Canopy.as_str();
+        let Some(id) = self.row().account_id.as_ref().filter(|_| canopy) else {
             return Ok(None);
         };
-        if let Some(account) = &self.account {
+        if let Some(account) = &self.0.account {
             return Ok(account.clone().map(Account));
         }
         let loaders = ctx.data_unchecked::<Loaders>();
@@ -89,41 +109,43 @@ impl Event {
 
     /// From the payload when it has one.
     async fn occurred_at(&self) -> Option<DateTime<Utc>> {
-        self.row.occurred_at
+        self.row().occurred_at
     }
 
     async fn received_at(&self) -> DateTime<Utc> {
-        self.row.received_at
+        self.row().received_at
     }
 
     /// The body as received (a body that is not JSON: a JSON string of its
     /// text). PII masked unless the caller has the `pii` role. `{}` once
     /// retention has purged it (`purgedAt` says when).
     async fn payload(&self, ctx: &Context<'_>) -> GqlResult<Json> {
-        Json::for_caller(ctx, &self.row.payload)
+        self.0.payload.for_caller(ctx, &self.row().payload)
     }
 
     /// When retention (`EVENT_RETENTION_DAYS`) purged the payload; null
     /// while it is kept. The event's other fields stay.
     async fn purged_at(&self) -> Option<DateTime<Utc>> {
-        self.row.purged_at
+        self.row().purged_at
     }
 
     /// The delivery's content type, kept for bodies that are not JSON.
     async fn content_type(&self) -> Option<&str> {
-        self.row.content_type.as_deref()
+        self.row().content_type.as_deref()
     }
 
     /// 1 + duplicates seen.
     async fn deliveries(&self) -> i32 {
-        self.row.deliveries
+        self.row().deliveries
     }
 
     /// Provider state fetched after the event (Embedded Funding's reads,
     /// Canopy's double-check); null until fetched. PII masked unless the
     /// caller has the `pii` role.
     async fn follow_up(&self, ctx: &Context<'_>) -> GqlResult<Option<Json>> {
-        Json::for_caller_opt(ctx, self.row.follow_up.as_deref())
+        let text = self.row().follow_up.as_deref();
+        text.map(|text| self.0.follow_up.for_caller(ctx, text))
+            .transpose()
     }
 
     /// Where the follow-up this event owes stands; null when it owes none.
@@ -131,7 +153,7 @@ impl Event {
         let loaders = ctx.data_unchecked::<Loaders>();
         Ok(loaders
             .follow_ups
-            .load_one(self.row.id)
+            .load_one(self.row().id)
             .await?
             .map(FollowUpStatus))
     }

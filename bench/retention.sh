@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Ingest latency while retention purges 100k old payloads (issue 16).
-#   bench/retention.sh          OLD=100000 CONNS=8 DURATION=15 WARMUP=3 RUNS=3
+#   bench/retention.sh          OLD=100000 CONNS=8 DURATION=15 WARMUP=3 RUNS=3 BODIES=200000
 # Each run, twice on a fresh PostgreSQL database filled with OLD events
 # received 60 days ago (~2 KB payloads): once without retention, once with
 # EVENT_RETENTION_DAYS=30, whose purge starts when the gateway does. Steady
@@ -9,7 +9,8 @@
 # Prints one `RESULT` line per run and mode (p50/p99 of the measured window,
 # and how many old payloads were purged before and by the end of it), then
 # the medians, and the load average before each run (the machine may be
-# shared).
+# shared). CANOPY_BODIES=path/to/canopy_bodies uses an already built body
+# tool instead of building it in release.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
@@ -19,6 +20,7 @@ DURATION=${DURATION:-15}
 WARMUP=${WARMUP:-3}
 RUNS=${RUNS:-3}
 PORT=${PORT:-18182}
+BODIES=${BODIES:-200000}
 need wrk curl psql
 WORK=$(mktemp -d)
 DB=
@@ -26,9 +28,10 @@ drop_db() { if [ -n "$DB" ]; then psql -q "$PG/postgres" -c "DROP DATABASE IF EX
 trap 'stop_gateway; drop_db; rm -rf "$WORK"' EXIT
 
 cargo build --release -q -p api
-cargo build --release -q -p tests --example canopy_bodies
-target/release/examples/canopy_bodies 200000 bench-secret retention > "$WORK/bodies.jsonl"
-target/release/examples/canopy_bodies 50000 bench-secret warmup > "$WORK/warmup.jsonl"
+BODY_TOOL=${CANOPY_BODIES:-target/release/examples/canopy_bodies}
+[ -n "${CANOPY_BODIES:-}" ] || cargo build --release -q -p tests --example canopy_bodies
+"$BODY_TOOL" "$BODIES" bench-secret retention > "$WORK/bodies.jsonl"
+"$BODY_TOOL" $((BODIES / 4)) bench-secret warmup > "$WORK/warmup.jsonl"
 
 # purged : old payloads purged so far.
 purged() { psql -qtA "$PG/$DB" -c "SELECT count(*) FROM events WHERE purged_at IS NOT NULL"; }

@@ -14,7 +14,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bench/lib.sh
-need wrk pgbench psql curl python3
+need wrk pgbench psql curl python3 time
 [ "${PROFILE:-0}" = 1 ] && need perf
 PROFILE_OUT=${PROFILE_OUT:-bench/perf.graphql.data}
 EVENTS=${EVENTS:-100000}
@@ -100,7 +100,8 @@ SQL
 
 # graphql PAGE OUT : one wrk run of DURATION seconds.
 graphql() {
-  AUTH="$AUTH" BODIES="$WORK/$1.jsonl" THREADS=1 wrk -t1 -c1 -d"${DURATION}s" --latency \
+  AUTH="$AUTH" BODIES="$WORK/$1.jsonl" THREADS=1 /usr/bin/time -f "%U %S" -o "$2.time" \
+    wrk -t1 -c1 -d"${DURATION}s" --latency \
     -s bench/canopy.lua "http://127.0.0.1:$PORT/graphql" > "$2"
   if grep -q Non-2xx "$2"; then cat "$2"; echo "GraphQL answered non-2xx" >&2; exit 1; fi
 }
@@ -116,10 +117,17 @@ printf "\n%-8s %12s %12s %12s %12s %8s %8s\n" page "graphql p50" "graphql p99" "
 for page in newest random; do
   g50s=() g99s=() s50s=() s99s=()
   for run in $(seq 1 "$RUNS"); do
+    rss_rest=$(rss_mib "$GW_PID"); gw0=$(cpu_ticks "$GW_PID")
     graphql "$page" "$WORK/wrk.$page.$run"
-    g50s+=("$(wrk_ms "$WORK/wrk.$page.$run" 50%)"); g99s+=("$(wrk_ms "$WORK/wrk.$page.$run" 99%)")
+    gw1=$(cpu_ticks "$GW_PID"); rss_load=$(peak_rss_mib "$GW_PID")
+    g50=$(wrk_ms "$WORK/wrk.$page.$run" 50%); g99=$(wrk_ms "$WORK/wrk.$page.$run" 99%)
+    g50s+=("$g50"); g99s+=("$g99")
     read -r s50 s99 <<< "$(sql "$page" "$run")"
     s50s+=("$s50"); s99s+=("$s99")
+    wrk_cpu=$(awk -v d="$DURATION" '{printf "%.2f", ($1 + $2) / d}' "$WORK/wrk.$page.$run.time")
+    echo "RESULT reads.$page.run$run graphql_p50_ms=$g50 graphql_p99_ms=$g99 sql_p50_ms=$s50" \
+      "sql_p99_ms=$s99 ratio_p50=$(awk -v a="$g50" -v b="$s50" 'BEGIN{printf "%.2f", a/b}')" \
+      "wrk_cpu=$wrk_cpu gateway_cpu=$(cores "$gw0" "$gw1" "$DURATION") rss_rest_mib=$rss_rest rss_load_mib=$rss_load"
   done
   g50=$(median "${g50s[@]}"); g99=$(median "${g99s[@]}")
   s50=$(median "${s50s[@]}"); s99=$(median "${s99s[@]}")

@@ -21,7 +21,7 @@ RUNS=${RUNS:-3}
 STORE=${STORE:-postgres}
 PORT=${PORT:-18181}
 BODIES=${BODIES:-300000}
-need wrk curl python3
+need wrk curl python3 time
 [ "$STORE" = postgres ] && need pgbench psql
 WORK=$(mktemp -d)
 DB=

@@ -6,7 +6,11 @@ HZ=$(getconf CLK_TCK)
 # need TOOL... : installs what is missing (Debian packages) or stops naming it.
 need() {
   local missing=()
-  for tool in "$@"; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
+  for tool in "$@"; do
+    # `time` is a shell keyword too: the program is what the scripts run.
+    if [ "$tool" = time ]; then [ -x /usr/bin/time ] || missing+=(time); continue; fi
+    command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+  done
   [ ${#missing[@]} -eq 0 ] && return 0
   local packages=()
   for tool in "${missing[@]}"; do

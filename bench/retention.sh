@@ -21,7 +21,7 @@ WARMUP=${WARMUP:-3}
 RUNS=${RUNS:-3}
 PORT=${PORT:-18182}
 BODIES=${BODIES:-200000}
-need wrk curl psql
+need wrk curl psql time
 WORK=$(mktemp -d)
 DB=
 drop_db() { if [ -n "$DB" ]; then psql -q "$PG/postgres" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null; DB=; fi; }
@@ -57,19 +57,26 @@ for run in $(seq 1 "$RUNS"); do
     BODIES="$WORK/warmup.jsonl" THREADS=1 wrk -t1 -c"$CONNS" -d"${WARMUP}s" -s bench/canopy.lua \
       "http://127.0.0.1:$PORT/webhooks/canopy" > /dev/null
     before=$(purged)
-    BODIES="$WORK/bodies.jsonl" THREADS=2 wrk -t2 -c"$CONNS" -d"${DURATION}s" --latency \
+    gw0=$(cpu_ticks "$GW_PID")
+    BODIES="$WORK/bodies.jsonl" THREADS=2 /usr/bin/time -f "%U %S" -o "$WORK/wrk.time" \
+      wrk -t2 -c"$CONNS" -d"${DURATION}s" --latency \
       -s bench/canopy.lua "http://127.0.0.1:$PORT/webhooks/canopy" > "$WORK/wrk.out"
     after=$(purged)
+    gw_cpu=$(cores "$gw0" "$(cpu_ticks "$GW_PID")" "$DURATION")
+    wrk_cpu=$(awk -v d="$DURATION" '{printf "%.2f", ($1 + $2) / d}' "$WORK/wrk.time")
     stop_gateway
     if grep -q "Non-2xx" "$WORK/wrk.out"; then cat "$WORK/wrk.out"; echo "the gateway answered non-2xx" >&2; exit 1; fi
     rps=$(awk '/Requests\/sec/ {print $2}' "$WORK/wrk.out")
     p50=$(wrk_ms "$WORK/wrk.out" 50%); p99=$(wrk_ms "$WORK/wrk.out" 99%)
     P50[$mode]="${P50[$mode]:-} $p50"; P99[$mode]="${P99[$mode]:-} $p99"
-    echo "RESULT retention.$mode.run$run events_per_s=$rps p50_ms=$p50 p99_ms=$p99 purged_before=$before purged_after=$after loadavg=\"$load\""
+    echo "RESULT retention.$mode.run$run events_per_s=$rps p50_ms=$p50 p99_ms=$p99" \
+      "purged_before=$before purged_after=$after wrk_cpu=$wrk_cpu gateway_cpu=$gw_cpu" \
+      "purged_per_s=$(( (after - before) / DURATION ))"
+    echo "  load average at its start: $load"
     drop_db
   done
 done
 for mode in keep purge; do
   # shellcheck disable=SC2086
-  echo "RESULT retention.$mode.median p50_ms=$(median ${P50[$mode]}) p99_ms=$(median ${P99[$mode]})"
+  echo "median of $RUNS runs, $mode: p50_ms=$(median ${P50[$mode]}) p99_ms=$(median ${P99[$mode]})"
 done

@@ -47,7 +47,8 @@ run() {
   start_gateway "$WORK/gateway.log" DATABASE_URL="$PG/$DB" CANOPY_WEBHOOK_SECRETS=bench-secret \
     GATEWAY_ADDR="127.0.0.1:$PORT" "${redis_env[@]}"
   echo "== $idle idle + $matching matching subscriptions, $RATE events/s for ${DURATION}s${REDIS:+, Redis pub/sub} (run $n)"
-  local perf_pid=
+  local perf_pid= rss_rest
+  rss_rest=$(rss_mib "$GW_PID")
   if [ "${PERF:-}" = "$idle" ] && [ "$n" = 1 ] && [ "$matching" != 0 ]; then
     # Started once the subscriptions are open: the tool prints the warm-up line then.
     ( while ! grep -q "^warm-up" "$WORK/tool.log" 2>/dev/null; do sleep 0.2; done
@@ -59,6 +60,13 @@ run() {
     --idle "$idle" --matching "$matching" --rate "$RATE" --seconds "$DURATION" | tee "$WORK/tool.log"
   [ -z "$perf_pid" ] || { wait "$perf_pid" || true; echo "profile: bench/perf-subscribers-$idle.data"; }
   grep '^RESULT' "$WORK/tool.log" >> "$WORK/results"
+  # The same figures named for bench/run-all.sh, with the gateway's memory.
+  local name="fanout.idle$idle.matching$matching"
+  [ "$matching" = 0 ] && name=fanout.baseline
+  grep '^RESULT' "$WORK/tool.log" | sed -e "s/^RESULT idle=[0-9]* matching=[0-9]*/RESULT $name.run$n/" \
+    -e 's/ rate=/ sent_per_s=/; s/ p50_ms=/ sub_p50_ms=/; s/ p99_ms=/ sub_p99_ms=/' \
+    -e 's/ kib_per_idle=/ kib_per_idle_sub=/; s/ cpu_tool=/ tool_cpu=/; s/ cpu_gateway=/ gateway_cpu=/' \
+    -e 's/ cpu_postgres=/ postgres_cpu=/' -e "s/\$/ rss_rest_mib=$rss_rest rss_load_mib=$(peak_rss_mib "$GW_PID")/"
   rm -f "$WORK/tool.log"
   echo "stored events: $(psql -qtA "$PG/$DB" -c "SELECT count(*) FROM events"); load average: $(cut -d' ' -f1-3 /proc/loadavg)"
   if [ -s "$WORK/gateway.log" ]; then

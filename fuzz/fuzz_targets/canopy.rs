@@ -81,7 +81,11 @@ fuzz_target!(|input: &[u8]| {
     }
 
     // Signed with a secret that is not configured: refused.
-    let forged = body(&envelope.event, envelope.data.get(), &sign("other", &compact));
+    let forged = body(
+        &envelope.event,
+        envelope.data.get(),
+        &sign("other", &compact),
+    );
     assert!(matches!(
         canopy.receive(&delivery(forged.as_bytes())),
         Err(IngestError::InvalidSignature(_))

@@ -28,7 +28,9 @@ const EVERYTHING: &str = "DATABASE_URL=sqlite://x.db\nGATEWAY_ADDR=0.0.0.0:1\n\
     EMBEDDED_FUNDING_API_KEY=k\n";
 
 fn parse_vars(text: &str) -> Vec<(&str, &str)> {
-    text.lines().filter_map(|line| line.split_once('=')).collect()
+    text.lines()
+        .filter_map(|line| line.split_once('='))
+        .collect()
 }
 
 fn read(vars: &[(&str, &str)]) -> anyhow::Result<Config> {
@@ -78,7 +80,10 @@ fuzz_target!(|input: &[u8]| {
         .iter()
         .filter(|(name, _)| !SECRET_VARS.contains(name))
         .map(|(_, value)| *value)
-        .chain([EVERYTHING, &format!("{:?}", read(&parse_vars(EVERYTHING)).unwrap())])
+        .chain([
+            EVERYTHING,
+            &format!("{:?}", read(&parse_vars(EVERYTHING)).unwrap()),
+        ])
         .collect::<String>()
         .to_ascii_lowercase();
     for secret in secrets(&vars) {

@@ -46,7 +46,10 @@ fuzz_target!(|input: &[u8]| {
     match source.admit(&head(query, remote)) {
         Ok(()) => assert!(query.is_some_and(|q| q.contains("token="))),
         Err(e) => assert!(
-            matches!(e, IngestError::IpNotAllowed(_) | IngestError::InvalidToken(_)),
+            matches!(
+                e,
+                IngestError::IpNotAllowed(_) | IngestError::InvalidToken(_)
+            ),
             "{e:?}"
         ),
     }

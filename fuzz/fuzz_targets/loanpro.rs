@@ -59,7 +59,9 @@ fuzz_target!(|input: &[u8]| {
     }
     // A configured token among whatever else is sent admits.
     headers.append("x-webhook-token", HeaderValue::from_static(TOKENS[1]));
-    loanpro.admit(&head(&headers)).expect("a configured token admits");
+    loanpro
+        .admit(&head(&headers))
+        .expect("a configured token admits");
 
     let delivery = Delivery {
         head: head(&headers),

@@ -15,7 +15,7 @@ use api::{
     secret::Secret,
 };
 use api_fuzz::Message;
-use http::HeaderValue;
+use http::{HeaderMap, HeaderValue};
 use libfuzzer_sys::fuzz_target;
 use serde::de::IgnoredAny;
 
@@ -35,17 +35,20 @@ fn shows_a_credential(text: &str) -> bool {
         .is_some_and(|value| !matches!(value, Json::String(s) if *s == utf16("*****")))
 }
 
+fn head(headers: &HeaderMap) -> Head<'_> {
+    Head {
+        headers,
+        query: None,
+        remote: IpAddr::from([127, 0, 0, 1]),
+    }
+}
+
 fuzz_target!(|input: &[u8]| {
     let loanpro = Loanpro::new(LoanproConfig {
         webhook_tokens: TOKENS.map(Secret::new).into(),
     });
     let message = Message::parse(input);
     let mut headers = message.headers();
-    let head = |headers| Head {
-        headers,
-        query: None,
-        remote: IpAddr::from([127, 0, 0, 1]),
-    };
 
     match loanpro.admit(&head(&headers)) {
         Ok(()) => assert!(

@@ -9,6 +9,8 @@ pub mod ecmascript;
 pub mod env;
 pub mod event;
 pub mod faults;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod graphql;
 pub mod ids;
 pub mod ingest;

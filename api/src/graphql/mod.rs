@@ -1,7 +1,7 @@
 //! The GraphQL API (contract section 3): one schema, split by area into
 //! query objects merged in [`query`], with types built from the store's
 //! entities in [`types`].
-mod connection;
+pub(crate) mod connection;
 pub mod error;
 mod guard;
 pub mod limits;

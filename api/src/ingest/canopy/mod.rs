@@ -1,7 +1,7 @@
 //! Canopy Servicing webhooks: `{event, data, hmac_signature}`, signed with
 //! HMAC-SHA256 over `data`.
 mod normalize;
-mod payload;
+pub(crate) mod payload;
 pub mod verify;
 
 use serde_json::{Value, json};

@@ -37,11 +37,10 @@ impl Body {
             .and_then(|value| value.to_str().ok())
             .map(str::to_owned);
         let parsed = serde_json::from_str::<Value>(text).ok();
-        // Whatever type it was sent as, a variables payload's credential goes.
-        let kept = match parsed {
-            Some(Value::Object(_)) => hide_credential(text),
-            _ => text.to_owned(),
-        };
+        // Whatever type it was sent as, a variables payload's credential
+        // goes, also from an object serde_json cannot hold as a value (a
+        // number past the double range, a lone surrogate).
+        let kept = hide_credential(text);
         let json = parsed.filter(|_| declares_json(content_type.as_deref()));
         let stored = match json {
             Some(_) => kept,
@@ -79,7 +78,7 @@ fn hide_credential(object: &str) -> String {
     let mut hidden = String::with_capacity(object.len());
     let mut copied = 0;
     for (name, value) in members {
-        if name != "auth" {
+        if name.0 != b"auth" {
             continue;
         }
         // The value borrows from `object`: its offset is where it sits.
@@ -94,7 +93,35 @@ fn hide_credential(object: &str) -> String {
 
 /// A JSON object's members in received order, repeated names included
 /// (each `auth` is hidden, not only the one a map would keep).
-struct Members<'a>(Vec<(String, &'a RawValue)>);
+struct Members<'a>(Vec<(Name, &'a RawValue)>);
+
+/// A member name as bytes, escapes decoded: serde_json reads a name with a
+/// lone surrogate escape (`"\ud800"`, which JavaScript writes) only so.
+struct Name(Vec<u8>);
+
+impl<'de> Deserialize<'de> for Name {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct NameVisitor;
+
+        impl Visitor<'_> for NameVisitor {
+            type Value = Name;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a member name")
+            }
+
+            fn visit_bytes<E>(self, name: &[u8]) -> Result<Name, E> {
+                Ok(Name(name.to_vec()))
+            }
+
+            fn visit_str<E>(self, name: &str) -> Result<Name, E> {
+                Ok(Name(name.as_bytes().to_vec()))
+            }
+        }
+
+        deserializer.deserialize_bytes(NameVisitor)
+    }
+}
 
 impl<'de> Deserialize<'de> for Members<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -109,7 +136,7 @@ impl<'de> Deserialize<'de> for Members<'de> {
 
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
                 let mut members = Vec::new();
-                while let Some(member) = map.next_entry::<String, &'de RawValue>()? {
+                while let Some(member) = map.next_entry::<Name, &'de RawValue>()? {
                     members.push(member);
                 }
                 Ok(Members(members))
@@ -155,6 +182,32 @@ mod tests {
             stored,
             Value::String(r#"{"auth": "*****", "trace": "t"}"#.into())
         );
+    }
+
+    /// Found writing the `loanpro` fuzz target's credential property: an
+    /// object serde_json cannot hold as a value was stored, as text, with
+    /// its credential.
+    #[test]
+    fn the_credential_goes_from_objects_serde_json_cannot_hold() {
+        for (body, hidden) in [
+            (
+                r#"{"auth": "s3cret", "n": 1e400}"#,
+                r#"{"auth": "*****", "n": 1e400}"#,
+            ),
+            (
+                r#"{"auth": "s3cret", "s": "\ud800"}"#,
+                r#"{"auth": "*****", "s": "\ud800"}"#,
+            ),
+            (
+                r#"{"\udc00": 1, "auth": "s3cret"}"#,
+                r#"{"\udc00": 1, "auth": "*****"}"#,
+            ),
+        ] {
+            let read = read(Some("application/json"), body).unwrap();
+            assert_eq!(read.json, None, "{body}");
+            let stored: Value = serde_json::from_str(&read.stored).unwrap();
+            assert_eq!(stored, Value::String(hidden.to_owned()));
+        }
     }
 
     #[test]

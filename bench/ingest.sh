@@ -80,13 +80,17 @@ for run in $(seq 1 "$RUNS"); do
     gw1=$(cpu_ticks "$GW_PID"); pg1=$(pg_ticks)
     profile_stop
     rss_load=$(peak_rss_mib "$GW_PID")
+    # What the gateway says it answered, to set against what is stored.
+    answered() { curl -s "http://127.0.0.1:$PORT/metrics" |
+      awk -v s="status=\"$1\"" 'index($0, "gateway_deliveries_total{") == 1 && index($0, s) {n += $2} END {print n + 0}'; }
+    acked=$(answered 202); duplicates=$(answered 200)
     stop_gateway
     if grep -q "Non-2xx" "$WORK/wrk.out"; then cat "$WORK/wrk.out"; echo "the gateway answered non-2xx" >&2; exit 1; fi
     rps=$(awk '/Requests\/sec/ {print $2}' "$WORK/wrk.out")
     p50=$(wrk_ms "$WORK/wrk.out" 50%); p99=$(wrk_ms "$WORK/wrk.out" 99%)
     wrk_cpu=$(awk -v d="$DURATION" '{printf "%.2f", ($1 + $2) / d}' "$WORK/wrk.time")
     gw_cpu=$(cores "$gw0" "$gw1" "$DURATION"); pg_cpu=$(cores "$pg0" "$pg1" "$DURATION")
-    line="RESULT ingest.$tag events_per_s=$rps p50_ms=$p50 p99_ms=$p99 wrk_cpu=$wrk_cpu gateway_cpu=$gw_cpu postgres_cpu=$pg_cpu rss_rest_mib=$rss_rest rss_load_mib=$rss_load"
+    line="RESULT ingest.$tag acked_202=$acked duplicates_200=$duplicates events_per_s=$rps p50_ms=$p50 p99_ms=$p99 wrk_cpu=$wrk_cpu gateway_cpu=$gw_cpu postgres_cpu=$pg_cpu rss_rest_mib=$rss_rest rss_load_mib=$rss_load"
     if [ "$STORE" = postgres ]; then
       stored=$(psql -qtA "$url" -c "SELECT count(*) FROM events")
       drop_db
@@ -95,6 +99,7 @@ for run in $(seq 1 "$RUNS"); do
       pg_p99=$(awk -v a="$pg_p99_before" -v b="$pg_p99_after" 'BEGIN{printf "%.2f", (a + b) / 2}')
       ratio=$(awk -v a="$rps" -v b="$pg_tps" 'BEGIN{printf "%.2f", a / b}')
       line="$line pgbench_tps=$pg_tps pgbench_p99_ms=$pg_p99 ratio=$ratio stored_events=$stored"
+      [ "$stored" = "$acked" ] || echo "MISMATCH: $acked answered 202, $stored events stored" >&2
     fi
     echo "$line"
   done

@@ -154,7 +154,13 @@ fn parse_origin(entry: &str) -> anyhow::Result<String> {
     if authority.as_str().contains('@') || !matches!(path, "" | "/") {
         return Err(bad());
     }
+    // `https://:x` has an empty host, `https://h:x` a port that is no
+    // number: neither is an origin, and neither would read back as one.
     let host = authority.host().to_ascii_lowercase();
+    let port_unread = authority.as_str().len() != host.len() && authority.port_u16().is_none();
+    if host.is_empty() || port_unread {
+        return Err(bad());
+    }
     Ok(match authority.port_u16().filter(|&p| p != default_port) {
         Some(port) => format!("{scheme}://{host}:{port}"),
         None => format!("{scheme}://{host}"),
@@ -308,6 +314,23 @@ mod tests {
         assert_eq!(
             c.sources.canopy.double_check,
             ["account_delinquency", "minimum_payment_missed"]
+        );
+    }
+
+    #[test]
+    fn an_origin_without_a_host_or_with_an_unreadable_port_is_refused() {
+        // Found by the `config` fuzz target: it was kept as `https://`.
+        for entry in [
+            "https://:read",
+            "https://",
+            "http://:8080",
+            "https://app.example:x",
+        ] {
+            assert!(parse_origin(entry).is_err(), "{entry}");
+        }
+        assert_eq!(
+            parse_origin("HTTPS://App.Example:443").unwrap(),
+            "https://app.example"
         );
     }
 

@@ -89,27 +89,13 @@ async fn roles_are_cumulative_and_admin_fields_forbidden_below_admin(backend: Ba
 
 /// Every non-empty string under a PII key in `value`.
 fn pii_strings(value: &Value, out: &mut Vec<String>) {
-    const KEYS: &[&str] = &[
-        "ssn",
-        "irs_tin",
-        "business_ein",
-        "date_of_birth",
-        "bank_account_number",
-        "bank_routing_number",
-        "email",
-        "phone_number",
-        "passport",
-        "name_first",
-        "name_middle",
-        "name_last",
-        "address_line_one",
-        "address_line_two",
-    ];
     match value {
         Value::Object(map) => {
             for (key, inner) in map {
                 match inner {
-                    Value::String(s) if KEYS.contains(&key.as_str()) && !s.is_empty() => {
+                    Value::String(s)
+                        if crate::logs::PII_KEYS.contains(&key.as_str()) && !s.is_empty() =>
+                    {
                         out.push(s.clone());
                     }
                     _ => pii_strings(inner, out),

@@ -38,7 +38,7 @@ const WRONG_KEY: &str = "guessed-api-key-L0G5-0000";
 const CALLERS_ID: &str = "caller-chosen-id-42";
 
 /// The contract's PII keys (section 3), compared lowercase with `-` as `_`.
-const PII_KEYS: &[&str] = &[
+pub const PII_KEYS: &[&str] = &[
     "ssn",
     "irs_tin",
     "business_ein",

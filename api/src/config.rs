@@ -154,11 +154,21 @@ fn parse_origin(entry: &str) -> anyhow::Result<String> {
     if authority.as_str().contains('@') || !matches!(path, "" | "/") {
         return Err(bad());
     }
-    // `https://:x` has an empty host, `https://h:x` a port that is no
-    // number: neither is an origin, and neither would read back as one.
+    // `https://:x` has an empty host, `http://a[::1]b` no host a browser
+    // sends, `https://h:x` a port that is no number: none is an origin, and
+    // none would read back as one.
     let host = authority.host().to_ascii_lowercase();
     let port_unread = authority.as_str().len() != host.len() && authority.port_u16().is_none();
-    if host.is_empty() || port_unread {
+    let host_read = match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        Some(v6) => v6.parse::<std::net::Ipv6Addr>().is_ok(),
+        None => {
+            !host.is_empty()
+                && host
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+        }
+    };
+    if !host_read || port_unread {
         return Err(bad());
     }
     Ok(match authority.port_u16().filter(|&p| p != default_port) {

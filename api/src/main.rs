@@ -6,6 +6,12 @@ use api::{
 };
 use clap::{Parser, Subcommand};
 
+/// Many small, short-lived allocations per request (bodies, JSON trees,
+/// GraphQL values) from several threads: mimalloc spends far less on them
+/// than glibc's malloc (bench/RESULTS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The integration gateway for lending platforms.
 #[derive(Parser)]
 #[command(name = "gateway", version)]

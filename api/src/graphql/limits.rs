@@ -73,9 +73,9 @@ impl QueryLimits {
     }
 
     /// Parses the request's query and refuses it when over the limits;
-    /// async-graphql then runs the document parsed here.
+    /// async-graphql then runs the document parsed here, compacted.
     pub(super) fn prepare(&self, request: &mut Request) -> ServerResult<()> {
-        let doc = parse(&request.query)?;
+        let mut doc = parse(&request.query)?;
         check(
             &doc,
             &self.registry,
@@ -83,6 +83,7 @@ impl QueryLimits {
             request.operation_name.as_deref(),
         )
         .map_err(GqlError::into_server_error)?;
+        super::compact::document(&mut doc);
         request.set_parsed_query(doc);
         Ok(())
     }

@@ -1,6 +1,7 @@
 //! The GraphQL API (contract section 3): one schema, split by area into
 //! query objects merged in [`query`], with types built from the store's
 //! entities in [`types`].
+mod compact;
 pub(crate) mod connection;
 pub mod error;
 mod guard;

@@ -33,7 +33,8 @@ pub fn to_json(response: &Response) -> serde_json::Value {
     serde_json::from_slice(&out).expect("a response is JSON")
 }
 
-fn write_value(out: &mut Vec<u8>, value: &Value) {
+/// One value as JSON text, appended to `out`.
+pub fn write_value(out: &mut Vec<u8>, value: &Value) {
     match value {
         Value::Null => out.extend_from_slice(b"null"),
         Value::Number(n) => write_serde(out, n),

@@ -10,7 +10,7 @@ use super::{
     loaders::Loaders,
     mutation::Mutation,
     query::Query,
-    subscription::Subscription,
+    subscription::{Selection, Subscription},
 };
 use crate::{
     clients::canopy::CanopyClient,
@@ -39,7 +39,9 @@ impl GatewaySchema {
         response
     }
 
-    pub fn execute_stream(&self, mut request: Request) -> BoxStream<'static, Response> {
+    pub fn execute_stream(&self, request: Request) -> BoxStream<'static, Response> {
+        let selection = Selection::of(&request);
+        let mut request = request.data(selection);
         let responses = match self.limits.prepare(&mut request) {
             Ok(()) => self.schema.execute_stream(request),
             Err(error) => futures::stream::once(ready(Response::from_errors(vec![error]))).boxed(),

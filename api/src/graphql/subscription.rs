@@ -1,13 +1,22 @@
-//! The subscription root: live events from the node's [`Feed`].
-use async_graphql::{Context, ErrorExtensions, Response, Subscription as GraphQLSubscription};
+//! The subscription root: live events from the node's [`Feed`], each
+//! rendered once for all the subscriptions that select it alike.
+use std::{borrow::Cow, sync::Arc};
+
+use async_graphql::{
+    Context, ContextSelectionSet, ErrorExtensions, OutputType, Positioned, Request, Response,
+    ServerResult, Subscription as GraphQLSubscription, Value, parser::types::Field,
+    registry::Registry,
+};
+use bytes::Bytes;
 use futures::Stream;
 
 use crate::{
-    auth::Role,
+    auth::{Caller, Role},
     graphql::{
         connection::after_id,
         error::{FEED_UNAVAILABLE, SHUTTING_DOWN},
         guard::RoleGuard,
+        response,
         types::{Event, EventFilter},
     },
     ids::{self, CursorKind},
@@ -30,7 +39,7 @@ impl Subscription {
         ctx: &Context<'_>,
         filter: Option<EventFilter>,
         after: Option<String>,
-    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<Event>> + use<>> {
+    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<LiveEvent>> + use<>> {
         let filter = filter.unwrap_or_default().into_store()?;
         let after = after_id(CursorKind::Event, after.as_deref())?;
         let feed = ctx.data_unchecked::<Feed>();
@@ -39,10 +48,72 @@ impl Subscription {
         Ok(futures::stream::unfold(Some(tail), |tail| async move {
             let mut tail = tail?;
             Some(match tail.next().await {
-                Ok(event) => (Ok(event), Some(tail)),
+                Ok(event) => (Ok(LiveEvent(event)), Some(tail)),
                 Err(end) => (Err(end_error(end)), None),
             })
         }))
+    }
+}
+
+/// What a subscription request selects: its text, operation and variables.
+/// Two subscriptions with the same one render an event alike for the same
+/// role.
+pub struct Selection(Arc<str>);
+
+impl Selection {
+    pub fn of(request: &Request) -> Self {
+        let variables = serde_json::to_string(&request.variables).unwrap_or_default();
+        let operation = request.operation_name.as_deref().unwrap_or_default();
+        // NUL cannot appear unescaped in the JSON of the variables, nor in
+        // an operation name, so the parts cannot run into each other.
+        Self(format!("{operation}\0{variables}\0{}", request.query).into())
+    }
+}
+
+/// A live event as [`Event`] resolves it, rendered (as JSON text) by the
+/// first subscription of a [`Selection`] and role and shared with the
+/// others. With 100 dashboards open on the same query, resolving and writing
+/// each event for each of them was most of the gateway's work.
+pub struct LiveEvent(Event);
+
+impl OutputType for LiveEvent {
+    fn type_name() -> Cow<'static, str> {
+        Event::type_name()
+    }
+
+    fn create_type_info(registry: &mut Registry) -> String {
+        Event::create_type_info(registry)
+    }
+
+    async fn resolve(
+        &self,
+        ctx: &ContextSelectionSet<'_>,
+        field: &Positioned<Field>,
+    ) -> ServerResult<Value> {
+        let (Some(Selection(selection)), Some(caller)) =
+            (ctx.data_opt::<Selection>(), ctx.data_opt::<Caller>())
+        else {
+            return OutputType::resolve(&self.0, ctx, field).await;
+        };
+        let renderings = self.0.renderings();
+        if let Some(text) = renderings.get(caller.role, selection) {
+            return Ok(Value::Binary(text));
+        }
+        // Boxed: every idle subscription's stream would otherwise keep
+        // room for this future all along.
+        let value = Box::pin(OutputType::resolve(&self.0, ctx, field)).await?;
+        // A field error (a store read that failed) belongs to this
+        // subscription's response alone: that rendering is not shared.
+        let clean = ctx.query_env.errors.lock().is_ok_and(|e| e.is_empty());
+        if !clean {
+            return Ok(value);
+        }
+        let mut text = Vec::new();
+        response::write_value(&mut text, &value);
+        let text = Bytes::from(text);
+        renderings.keep(caller.role, selection, text.clone());
+        // `Binary` holds JSON text; the response writer writes it as is.
+        Ok(Value::Binary(text))
     }
 }
 

@@ -138,9 +138,7 @@ impl Cursor {
                 return Some(event);
             }
             if self.catching_up {
-                // Boxed: a store read's future is large, and an idle
-                // subscription would otherwise hold its room all along.
-                match Box::pin(self.read_backlog()).await {
+                match self.read_backlog().await {
                     Ok(()) => retry = Duration::from_millis(100),
                     Err(error) => {
                         tracing::warn!(%error, "subscriber could not catch up; retrying");
@@ -179,15 +177,27 @@ impl Cursor {
     /// so whatever commits later reaches it: switching back to live leaves
     /// no gap, and ids at or below `position` are skipped there, so nothing
     /// repeats.
+    ///
+    /// The read runs as a task of its own: its socket may stop polling this
+    /// subscription for as long as a slow client takes to read what was sent
+    /// before, and a read left half done meanwhile would hold one of the
+    /// feed's few connections (and an idle subscription would keep room for
+    /// the read's large future all along).
     async fn read_backlog(&mut self) -> Result<(), DbErr> {
-        let page = store::timed(store::events::oldest_first_page(
-            &self.db,
-            Some(&self.filter),
-            self.position,
-            PAGE_ROWS,
-            PAGE_BYTES,
-        ))
-        .await?;
+        let (db, filter, position) = (self.db.clone(), self.filter.clone(), self.position);
+        let read = tokio::spawn(async move {
+            store::timed(store::events::oldest_first_page(
+                &db,
+                Some(&filter),
+                position,
+                PAGE_ROWS,
+                PAGE_BYTES,
+            ))
+            .await
+        });
+        let page = read
+            .await
+            .map_err(|error| DbErr::Custom(format!("the catch-up read failed: {error}")))??;
         self.catching_up = page.more;
         if let Some(last) = page.events.last() {
             self.position = last.id;

@@ -189,6 +189,76 @@ async fn events_reach_subscribers_on_every_node_filtered_and_masked() {
     }
 }
 
+/// Subscriptions with the same selection and role share one rendering of
+/// each event (issue 17): a rendering never crosses to another role or
+/// another selection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alike_subscriptions_share_renderings_only_within_a_role_and_a_selection() {
+    let store = TestStore::new(Backend::Postgres).await;
+    let app = one_node(&store).await;
+    let start = marker(&app).await;
+    let filter = json!({"types": ["account_update", "marker"]});
+    let mut readers = Vec::new();
+    for protocol in [
+        Protocol::TransportWs,
+        Protocol::Legacy,
+        Protocol::TransportWs,
+    ] {
+        readers.push(subscriber(&app, protocol, READ_KEY, filter.clone(), Some(start)).await);
+    }
+    let mut with_pii = subscriber(
+        &app,
+        Protocol::TransportWs,
+        PII_KEY,
+        filter.clone(),
+        Some(start),
+    )
+    .await;
+    // The same selection but for its alias, so another rendering.
+    let init = json!({"Authorization": format!("Bearer {READ_KEY}")});
+    let mut other = WsClient::connect(app.addr, Protocol::TransportWs, init)
+        .await
+        .expect("connection accepted");
+    let aliased = SUBSCRIPTION.replace("{ id cursor", "{ eventId: id cursor");
+    other
+        .subscribe(
+            "1",
+            &aliased,
+            json!({"filter": filter, "after": ids::event_cursor(start)}),
+        )
+        .await;
+    // Once each has a marker, each follows the live feed: the next event
+    // reaches them all as one shared event, not as rows each read itself.
+    marker(&app).await;
+    for client in readers.iter_mut().chain([&mut with_pii, &mut other]) {
+        assert_eq!(next_event(client).await["type"], "marker");
+    }
+
+    ingest(&app, [signed_fixture("account_update")]).await;
+
+    let customer = &canopy_fixture("account_update")["data"]["object"]["customers"][0];
+    let ssn = customer["ssn"].as_str().unwrap();
+    let mut seen = Vec::new();
+    for reader in &mut readers {
+        let event = next_event(reader).await;
+        assert!(
+            !event.to_string().contains(ssn),
+            "PII to a read key: {event}"
+        );
+        seen.push(event);
+    }
+    assert!(seen.iter().all(|event| *event == seen[0]), "{seen:?}");
+    let full = next_event(&mut with_pii).await;
+    assert!(
+        full.to_string().contains(ssn),
+        "the pii key sees PII: {full}"
+    );
+    assert_eq!(full["id"], seen[0]["id"]);
+    let aliased = next_event(&mut other).await;
+    assert_eq!(aliased["eventId"], seen[0]["id"]);
+    assert!(aliased.get("id").is_none(), "its own selection: {aliased}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_wakes_subscribers_on_another_node_at_once() {
     const EVENTS: usize = 21;

@@ -11,7 +11,7 @@ use crate::{
         connection::Cursored,
         error::{GqlError, GqlResult},
         loaders::Loaders,
-        scalars::{Json, Rendered},
+        scalars::{Json, Rendered, Renderings},
     },
     ids,
     store::{events::EventFilter as StoreFilter, follow_ups as queue},
@@ -30,6 +30,8 @@ struct Shared {
     account: Option<Option<accounts::Model>>,
     payload: Rendered,
     follow_up: Rendered,
+    /// Whole renderings for subscriptions (live events only).
+    renderings: Renderings,
 }
 
 impl From<events::Model> for Event {
@@ -45,6 +47,7 @@ impl Event {
             account,
             payload: Rendered::default(),
             follow_up: Rendered::default(),
+            renderings: Renderings::default(),
         }))
     }
 
@@ -55,6 +58,11 @@ impl Event {
 
     pub fn row(&self) -> &events::Model {
         &self.0.row
+    }
+
+    /// This event as subscriptions rendered it, shared among them.
+    pub fn renderings(&self) -> &Renderings {
+        &self.0.renderings
     }
 }
 

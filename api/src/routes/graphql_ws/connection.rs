@@ -1,7 +1,7 @@
 //! One WebSocket connection: `connection_init` within [`INIT_TIMEOUT`],
 //! then at most [`MAX_SUBSCRIPTIONS`] subscriptions at once, keep-alives,
 //! and the close codes of the contract (section 3).
-use std::{borrow::Cow, pin::Pin, time::Duration};
+use std::{borrow::Cow, pin::Pin, sync::Arc, time::Duration};
 
 use async_graphql::Response;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
@@ -17,7 +17,8 @@ use tokio_stream::StreamMap;
 use super::protocol::{self, ClientMessage, Protocol};
 use crate::{
     auth::{Auth, Caller, bearer_token},
-    graphql::{ends_subscription, error::GqlError},
+    graphql::{GatewaySchema, ends_subscription, error::GqlError},
+    live::Shutdown,
     state::AppState,
 };
 
@@ -92,39 +93,64 @@ type Outcome = Result<(), Stop>;
 /// A subscription's responses, then `None` once it has completed.
 type Responses = Pin<Box<dyn Stream<Item = Option<Response>> + Send>>;
 
-pub async fn serve(socket: WebSocket, state: AppState, protocol: Protocol) {
+/// What a connection uses of the node, taken from [`AppState`] at the
+/// upgrade: the socket's task holds it for the connection's whole life
+/// (every idle subscription is one), so not the whole state.
+pub struct Node {
+    schema: GatewaySchema,
+    auth: Arc<Auth>,
+    shutdown: Shutdown,
+}
+
+impl Node {
+    pub fn of(state: &AppState) -> Self {
+        Self {
+            schema: state.schema.clone(),
+            auth: state.auth.clone(),
+            shutdown: state.shutdown.clone(),
+        }
+    }
+}
+
+/// Not an `async fn`: one would keep room for its arguments (the socket)
+/// in the task for the connection's whole life.
+pub fn serve(socket: WebSocket, node: Node, protocol: Protocol) -> impl Future<Output = ()> + Send {
     let (sink, input) = socket.split();
-    let mut connection = Connection {
+    let connection = Connection {
         protocol,
         sink,
-        state,
+        node,
         caller: None,
         subscriptions: StreamMap::new(),
     };
-    if let Err(Stop::Close(close)) = connection.run(input).await {
-        let frame = CloseFrame {
-            code: close.code,
-            reason: close.reason().into(),
-        };
-        let _ = connection.sink.send(Message::Close(Some(frame))).await;
-    }
+    connection.serve(input)
 }
 
 struct Connection {
     protocol: Protocol,
     sink: SplitSink<WebSocket, Message>,
-    state: AppState,
+    node: Node,
     /// Set by an accepted `connection_init`.
     caller: Option<Caller>,
     subscriptions: StreamMap<String, Responses>,
 }
 
 impl Connection {
+    async fn serve(mut self, input: SplitStream<WebSocket>) {
+        if let Err(Stop::Close(close)) = self.run(input).await {
+            let frame = CloseFrame {
+                code: close.code,
+                reason: close.reason().into(),
+            };
+            let _ = self.sink.send(Message::Close(Some(frame))).await;
+        }
+    }
+
     /// Serves until the connection stops. Messages go out one at a time: a
     /// client that stops reading stops this loop, and its subscriptions wait
     /// (and later catch up) instead of queueing.
     async fn run(&mut self, mut input: SplitStream<WebSocket>) -> Outcome {
-        let mut shutdown = self.state.shutdown.watch();
+        let mut shutdown = self.node.shutdown.watch();
         let init_timeout = tokio::time::sleep(INIT_TIMEOUT);
         tokio::pin!(init_timeout);
         let mut keep_alive = interval_at(Instant::now() + KEEP_ALIVE, KEEP_ALIVE);
@@ -134,12 +160,16 @@ impl Connection {
             tokio::select! {
                 biased;
                 // An error here means the node's `Shutdown` is gone: the same.
-                () = shutdown.wait_for(|closing| *closing).map(drop) => return self.drain().await,
+                // Boxed, as `receive` below: the future of a rare step would
+                // otherwise take room in every connection for its whole life.
+                () = shutdown.wait_for(|closing| *closing).map(drop) => {
+                    return Box::pin(self.drain()).await;
+                }
                 () = &mut init_timeout, if self.caller.is_none() => {
                     return Err(Stop::Close(Close::INIT_TIMEOUT));
                 }
                 message = input.next() => match message {
-                    Some(Ok(message)) => self.receive(message).await?,
+                    Some(Ok(message)) => Box::pin(self.receive(message)).await?,
                     Some(Err(error)) => return Err(read_error(error)),
                     None => return Err(Stop::Gone),
                 },
@@ -184,7 +214,7 @@ impl Connection {
         if self.caller.is_some() {
             return Err(Stop::Close(Close::TOO_MANY_INITS));
         }
-        match authenticate(&self.state.auth, payload) {
+        match authenticate(&self.node.auth, payload) {
             Ok(caller) => {
                 self.caller = Some(caller);
                 self.send(protocol::connection_ack()).await?;
@@ -215,7 +245,7 @@ impl Connection {
             return self.send(self.protocol.error(&id, &[error])).await;
         }
         let responses = self
-            .state
+            .node
             .schema
             .execute_stream(request.data(caller.clone()))
             .map(Some)

@@ -17,8 +17,10 @@ use tracing::Instrument;
 use self::protocol::Protocol;
 use crate::{graphql::limits::MAX_REQUEST_BYTES, state::AppState};
 
-/// Read buffer per connection (bench/RESULTS.md, Live subscriptions).
-const READ_BUFFER_BYTES: usize = 4 * 1024;
+/// Read buffer per connection (bench/RESULTS.md, Live subscriptions). A
+/// client sends a few small messages (`connection_init`, `subscribe`); a
+/// larger frame has its whole length reserved once its header is read.
+const READ_BUFFER_BYTES: usize = 512;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/graphql/ws", get(upgrade))
@@ -39,6 +41,7 @@ async fn upgrade(
     };
     // The socket's logs stay in the upgrade request's span (its id).
     let span = tracing::Span::current();
+    let node = connection::Node::of(&state);
     upgrade
         // The one chosen, so the answer names the protocol spoken.
         .protocols([protocol.name()])
@@ -47,8 +50,7 @@ async fn upgrade(
         .max_frame_size(MAX_REQUEST_BYTES)
         .max_message_size(MAX_REQUEST_BYTES)
         // tungstenite's default (128 KiB) is zero-filled on the first read, so
-        // it was most of an idle subscription's memory; client messages are
-        // small, and a larger one grows the buffer as needed.
+        // it was most of an idle subscription's memory.
         .read_buffer_size(READ_BUFFER_BYTES)
-        .on_upgrade(move |socket| connection::serve(socket, state, protocol).instrument(span))
+        .on_upgrade(move |socket| connection::serve(socket, node, protocol).instrument(span))
 }

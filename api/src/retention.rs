@@ -32,8 +32,10 @@ impl Policy {
     pub fn days(days: u32) -> Self {
         Self {
             keep: Duration::from_secs(u64::from(days) * 24 * 60 * 60),
-            batch: 500,
-            pause: Duration::from_millis(100),
+            // Small and often: with 500 rows every 100 ms, ingest's p99 went
+            // from 6.7 to 11.2 ms while a purge ran (bench/RESULTS.md).
+            batch: 100,
+            pause: Duration::from_millis(50),
             every: Duration::from_secs(5 * 60),
         }
     }

@@ -10,6 +10,7 @@ mod m20261202_000005_notification_config_slots;
 mod m20261202_000006_follow_ups;
 mod m20261202_000007_companies;
 mod m20261203_000008_event_purge;
+mod m20261204_000009_lz4_payloads;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000006_follow_ups::Migration),
             Box::new(m20261202_000007_companies::Migration),
             Box::new(m20261203_000008_event_purge::Migration),
+            Box::new(m20261204_000009_lz4_payloads::Migration),
         ]
     }
 }

@@ -133,6 +133,17 @@ impl Fanout {
         then();
     }
 
+    /// Runs `then` under the lock, so no subscription opens meanwhile, if
+    /// none is open; false otherwise.
+    pub(super) fn when_idle(&self, then: impl FnOnce()) -> bool {
+        let state = self.state();
+        let idle = state.slots.is_empty();
+        if idle {
+            then();
+        }
+        idle
+    }
+
     /// The reader stopped: every subscription takes what is left, then ends.
     pub(super) fn close(&self) {
         let mut state = self.state();

@@ -142,8 +142,32 @@ async fn follow(
 }
 
 impl Shared {
+    /// With no subscription open, moves the head to the newest event
+    /// without reading the new ones back: a node nobody watches would
+    /// otherwise read every payload it commits (two statements and the
+    /// payloads per batch, a third of the store's work at one connection;
+    /// bench/RESULTS.md). A subscription that opens later starts at the
+    /// head, after all of them; one with a cursor reads them from the store.
+    /// True when it skipped.
+    async fn skip_while_idle(
+        &self,
+        fanout: &Fanout,
+        db: &DatabaseConnection,
+    ) -> Result<bool, DbErr> {
+        if !fanout.when_idle(|| ()) {
+            return Ok(false);
+        }
+        let newest = store::timed(store::events::max_id(db)).await?;
+        Ok(fanout.when_idle(|| {
+            self.head.fetch_max(newest, Ordering::SeqCst);
+        }))
+    }
+
     async fn read_new(&self, fanout: &Fanout, db: &DatabaseConnection) -> Result<(), DbErr> {
         loop {
+            if self.skip_while_idle(fanout, db).await? {
+                return Ok(());
+            }
             let after = self.head.load(Ordering::SeqCst);
             let store::events::EventPage { events: page, more } = store::timed(
                 store::events::oldest_first_page(db, None, after, FEED_PAGE, BATCH_BYTES),

@@ -1,6 +1,6 @@
 //! The contract's own scalars. `DateTime` is async-graphql's, for
 //! `chrono::DateTime<Utc>` (RFC 3339, read back exactly).
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Mutex, OnceLock};
 
 use async_graphql::{
     Context, InputValueError, InputValueResult, Scalar, ScalarType, Value as GqlValue,
@@ -137,32 +137,33 @@ impl Rendered {
 /// the subscriptions it reaches; further ones are rendered each time.
 const MAX_RENDERINGS: usize = 8;
 
+/// Names what a subscription selects (its query, operation and variables).
+pub type SelectionDigest = [u8; 32];
+
 /// A live event as each subscription's selection renders it for a role,
 /// as JSON text: subscriptions with the same selection and role (a
 /// dashboard open many times) share one rendering instead of each resolving
 /// and writing the event again.
 #[derive(Debug, Default)]
-pub struct Renderings(Mutex<Vec<(Role, Arc<str>, Bytes)>>);
+pub struct Renderings(Mutex<Vec<(Role, SelectionDigest, Bytes)>>);
 
 impl Renderings {
-    pub fn get(&self, role: Role, selection: &str) -> Option<Bytes> {
+    pub fn get(&self, role: Role, selection: &SelectionDigest) -> Option<Bytes> {
         self.lock()
             .iter()
-            .find(|(r, s, _)| *r == role && **s == *selection)
+            .find(|(r, s, _)| *r == role && s == selection)
             .map(|(_, _, text)| text.clone())
     }
 
-    pub fn keep(&self, role: Role, selection: &Arc<str>, text: Bytes) {
+    pub fn keep(&self, role: Role, selection: &SelectionDigest, text: Bytes) {
         let mut kept = self.lock();
-        let known = kept
-            .iter()
-            .any(|(r, s, _)| *r == role && **s == **selection);
+        let known = kept.iter().any(|(r, s, _)| *r == role && s == selection);
         if !known && kept.len() < MAX_RENDERINGS {
-            kept.push((role, selection.clone(), text));
+            kept.push((role, *selection, text));
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(Role, Arc<str>, Bytes)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(Role, SelectionDigest, Bytes)>> {
         // Each change is one push: a panic cannot leave it half made.
         self.0
             .lock()

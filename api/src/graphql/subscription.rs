@@ -1,6 +1,6 @@
 //! The subscription root: live events from the node's [`Feed`], each
 //! rendered once for all the subscriptions that select it alike.
-use std::{borrow::Cow, sync::Arc};
+use std::borrow::Cow;
 
 use async_graphql::{
     Context, ContextSelectionSet, ErrorExtensions, OutputType, Positioned, Request, Response,
@@ -9,6 +9,7 @@ use async_graphql::{
 };
 use bytes::Bytes;
 use futures::Stream;
+use sha2::{Digest, Sha256};
 
 use crate::{
     auth::{Caller, Role},
@@ -17,6 +18,7 @@ use crate::{
         error::{FEED_UNAVAILABLE, SHUTTING_DOWN},
         guard::RoleGuard,
         response,
+        scalars::SelectionDigest,
         types::{Event, EventFilter},
     },
     ids::{self, CursorKind},
@@ -55,18 +57,26 @@ impl Subscription {
     }
 }
 
-/// What a subscription request selects: its text, operation and variables.
-/// Two subscriptions with the same one render an event alike for the same
-/// role.
-pub struct Selection(Arc<str>);
+/// What a subscription request selects: a SHA-256 digest of its
+/// operation name, variables and text. Two subscriptions with the same one
+/// render an event alike for the same role. A digest rather than the text:
+/// every idle subscription keeps its own.
+pub struct Selection(SelectionDigest);
 
 impl Selection {
     pub fn of(request: &Request) -> Self {
-        let variables = serde_json::to_string(&request.variables).unwrap_or_default();
+        let variables = serde_json::to_vec(&request.variables).unwrap_or_default();
         let operation = request.operation_name.as_deref().unwrap_or_default();
         // NUL cannot appear unescaped in the JSON of the variables, nor in
         // an operation name, so the parts cannot run into each other.
-        Self(format!("{operation}\0{variables}\0{}", request.query).into())
+        let digest = Sha256::new()
+            .chain_update(operation)
+            .chain_update([0])
+            .chain_update(variables)
+            .chain_update([0])
+            .chain_update(&request.query)
+            .finalize();
+        Self(digest.into())
     }
 }
 

@@ -142,7 +142,9 @@ impl Cursor {
                     Ok(()) => retry = Duration::from_millis(100),
                     Err(error) => {
                         tracing::warn!(%error, "subscriber could not catch up; retrying");
-                        tokio::time::sleep(retry).await;
+                        // Boxed: the timer would otherwise take room in
+                        // every idle subscription's future.
+                        Box::pin(tokio::time::sleep(retry)).await;
                         retry = (retry * 2).min(Duration::from_secs(5));
                     }
                 }

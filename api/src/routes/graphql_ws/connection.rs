@@ -11,7 +11,7 @@ use futures::{
     stream::{SplitSink, SplitStream},
 };
 use serde_json::Value;
-use tokio::time::{Instant, MissedTickBehavior, interval_at};
+use tokio::time::{Instant, MissedTickBehavior, Sleep, interval_at};
 use tokio_stream::StreamMap;
 
 use super::protocol::{self, ClientMessage, Protocol};
@@ -121,7 +121,8 @@ pub fn serve(socket: WebSocket, node: Node, protocol: Protocol) -> impl Future<O
         sink,
         node,
         caller: None,
-        subscriptions: StreamMap::new(),
+        // Most sockets hold one subscription; more grow it as needed.
+        subscriptions: StreamMap::with_capacity(1),
     };
     connection.serve(input)
 }
@@ -151,8 +152,9 @@ impl Connection {
     /// (and later catch up) instead of queueing.
     async fn run(&mut self, mut input: SplitStream<WebSocket>) -> Outcome {
         let mut shutdown = self.node.shutdown.watch();
-        let init_timeout = tokio::time::sleep(INIT_TIMEOUT);
-        tokio::pin!(init_timeout);
+        // Dropped once the connection is initialised: an idle subscription
+        // would otherwise keep its timer all along.
+        let mut init_timeout = Some(Box::pin(tokio::time::sleep(INIT_TIMEOUT)));
         let mut keep_alive = interval_at(Instant::now() + KEEP_ALIVE, KEEP_ALIVE);
         // After a long send to a slow client, one keep-alive, not a burst.
         keep_alive.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -165,11 +167,16 @@ impl Connection {
                 () = shutdown.wait_for(|closing| *closing).map(drop) => {
                     return Box::pin(self.drain()).await;
                 }
-                () = &mut init_timeout, if self.caller.is_none() => {
+                () = expiry(&mut init_timeout), if self.caller.is_none() => {
                     return Err(Stop::Close(Close::INIT_TIMEOUT));
                 }
                 message = input.next() => match message {
-                    Some(Ok(message)) => Box::pin(self.receive(message)).await?,
+                    Some(Ok(message)) => {
+                        Box::pin(self.receive(message)).await?;
+                        if self.caller.is_some() {
+                            init_timeout = None;
+                        }
+                    }
                     Some(Err(error)) => return Err(read_error(error)),
                     None => return Err(Stop::Gone),
                 },
@@ -292,6 +299,14 @@ impl Connection {
             .send(Message::Text(text.into()))
             .await
             .map_err(|_| Stop::Gone)
+    }
+}
+
+/// Completes when `timer` does; never once it is gone.
+async fn expiry(timer: &mut Option<Pin<Box<Sleep>>>) {
+    match timer {
+        Some(timer) => timer.await,
+        None => std::future::pending().await,
     }
 }
 

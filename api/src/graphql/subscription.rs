@@ -114,6 +114,8 @@ impl OutputType for LiveEvent {
         let value = Box::pin(OutputType::resolve(&self.0, ctx, field)).await?;
         // A field error (a store read that failed) belongs to this
         // subscription's response alone: that rendering is not shared.
+        // `query_env.errors` is where async-graphql collects them for the
+        // response (public, if hidden from its docs; async-graphql is pinned).
         let clean = ctx.query_env.errors.lock().is_ok_and(|e| e.is_empty());
         if !clean {
             return Ok(value);

@@ -160,16 +160,21 @@ impl PrivatePostgres {
         }
     }
 
-    fn run(&self, program: &str, args: &[&str]) {
+    /// One of PostgreSQL's programs, run as `postgres` when the tests run
+    /// as root (PostgreSQL refuses to run as root).
+    fn command(program: &str) -> Command {
         let binary = Path::new(PG_BIN).join(program);
-        let mut command = if Self::as_root() {
+        if Self::as_root() {
             let mut command = Command::new("runuser");
             command.args(["-u", "postgres", "--"]).arg(&binary);
             command
         } else {
             Command::new(&binary)
-        };
-        let output = command
+        }
+    }
+
+    fn run(&self, program: &str, args: &[&str]) {
+        let output = Self::command(program)
             .args(args)
             .stdin(Stdio::null())
             .output()
@@ -186,15 +191,7 @@ impl PrivatePostgres {
 impl Drop for PrivatePostgres {
     fn drop(&mut self) {
         let data = self.data();
-        let binary = Path::new(PG_BIN).join("pg_ctl");
-        let mut command = if Self::as_root() {
-            let mut command = Command::new("runuser");
-            command.args(["-u", "postgres", "--"]).arg(&binary);
-            command
-        } else {
-            Command::new(&binary)
-        };
-        let _ = command
+        let _ = Self::command("pg_ctl")
             .args(["-D", &data, "-m", "immediate", "stop"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -3,8 +3,9 @@ use entity::accounts;
 use std::collections::{HashMap, HashSet};
 
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel, Iterable, QueryFilter,
-    QueryOrder, QuerySelect, sea_query::OnConflict,
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, IntoActiveModel,
+    Iterable, QueryFilter, QueryOrder, QueryResult, QuerySelect, QueryTrait, Statement,
+    sea_query::OnConflict,
 };
 
 use crate::event::AccountChange;
@@ -20,17 +21,42 @@ pub async fn apply_all(
     changes: Vec<AccountChange>,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
-    if changes.is_empty() {
-        return Ok(());
+    let backend = db.get_database_backend();
+    let ids = changes.iter().map(|c| c.account_id.as_str()).collect();
+    let stored = match find_many_statement(backend, ids) {
+        Some(read) => db.query_all_raw(read).await?,
+        None => return Ok(()),
+    };
+    if let Some(write) = upsert(backend, fold(changes, &stored, now)?) {
+        db.execute_raw(write).await?;
     }
-    let mut ids: Vec<String> = changes.iter().map(|c| c.account_id.clone()).collect();
+    Ok(())
+}
+
+/// The read [`fold`] needs: the stored accounts of these ids.
+pub fn find_many_statement(backend: DbBackend, mut ids: Vec<&str>) -> Option<Statement> {
+    if ids.is_empty() {
+        return None;
+    }
     ids.sort_unstable();
     ids.dedup();
-    let mut accounts: HashMap<String, accounts::Model> = find_many(db, &ids)
-        .await?
-        .into_iter()
-        .map(|a| (a.id.clone(), a))
-        .collect();
+    let query = accounts::Entity::find().filter(accounts::Column::Id.is_in(ids));
+    Some(query.build(backend))
+}
+
+/// Folds `changes`, in order, into `stored` (rows of
+/// [`find_many_statement`], a superset of the accounts they touch will do)
+/// and returns the accounts that changed, whole.
+pub fn fold(
+    changes: Vec<AccountChange>,
+    stored: &[QueryResult],
+    now: DateTime<Utc>,
+) -> Result<Vec<accounts::Model>, DbErr> {
+    let mut accounts = HashMap::with_capacity(stored.len());
+    for row in stored {
+        let account = accounts::Model::from_query_result(row, "")?;
+        accounts.insert(account.id.clone(), account);
+    }
     let mut changed = HashSet::new();
     for change in changes {
         let id = change.account_id.clone();
@@ -39,22 +65,24 @@ pub async fn apply_all(
             changed.insert(id);
         }
     }
-    if changed.is_empty() {
-        return Ok(());
-    }
-    let rows: Vec<accounts::Model> = changed
+    Ok(changed
         .iter()
         .filter_map(|id| accounts.remove(id))
-        .collect();
-    // Every column but the key is written: the model is the whole new state.
+        .collect())
+}
+
+/// Writes `rows` as the accounts' whole new state, in one statement.
+pub fn upsert(backend: DbBackend, rows: Vec<accounts::Model>) -> Option<Statement> {
+    if rows.is_empty() {
+        return None;
+    }
     let update = OnConflict::column(accounts::Column::Id)
         .update_columns(accounts::Column::iter().filter(|c| !matches!(c, accounts::Column::Id)))
         .to_owned();
-    accounts::Entity::insert_many(rows.into_iter().map(IntoActiveModel::into_active_model))
-        .on_conflict(update)
-        .exec_without_returning(db)
-        .await?;
-    Ok(())
+    let insert =
+        accounts::Entity::insert_many(rows.into_iter().map(IntoActiveModel::into_active_model))
+            .on_conflict(update);
+    Some(insert.build(backend))
 }
 
 /// One page of accounts in id order (stable: ids never change), after `after`.

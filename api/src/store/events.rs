@@ -4,8 +4,8 @@ use chrono::{DateTime, Duration, SubsecRound, Utc};
 use entity::{accounts, events};
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, Iterable,
-    JoinType, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult,
+    Iterable, JoinType, QueryFilter, QueryOrder, QueryResult, QuerySelect, QueryTrait, Statement,
     sea_query::{Alias, Asterisk, CaseStatement, Expr, ExprTrait, Order, Query, UnionType},
 };
 
@@ -25,11 +25,8 @@ pub async fn max_id(db: &impl ConnectionTrait) -> Result<i64, DbErr> {
 
 /// What a batch needs to know before it writes, read in one statement: the
 /// highest event id committed, and the ids of the stored events with these
-/// `(source, dedup_key)` pairs.
-pub async fn batch_start(
-    db: &impl ConnectionTrait,
-    keys: &[(&str, &str)],
-) -> Result<(i64, HashMap<(String, String), i64>), DbErr> {
+/// `(source, dedup_key)` pairs. [`batch_started`] reads its rows.
+pub fn batch_start(backend: DbBackend, keys: &[(&str, &str)]) -> Statement {
     use events::Column;
     let mut query = Query::select();
     query
@@ -50,8 +47,15 @@ pub async fn batch_start(
             .and_where(Column::DedupKey.is_in(keys.iter().map(|(_, key)| *key)));
         query.union(UnionType::All, known);
     }
-    let statement = db.get_database_backend().build(&query);
-    let rows = db.query_all_raw(statement).await?;
+    backend.build(&query)
+}
+
+/// Stored event ids by `(source, dedup_key)`.
+pub type KnownKeys = HashMap<(String, String), i64>;
+
+/// The highest event id and the known `(source, dedup_key)` ids, from the
+/// rows of [`batch_start`].
+pub fn batch_started(rows: &[QueryResult]) -> Result<(i64, KnownKeys), DbErr> {
     let mut max_id = 0;
     let mut known = HashMap::new();
     for row in rows {
@@ -70,34 +74,29 @@ pub async fn batch_start(
 }
 
 /// Adds `more` deliveries to each event id, in one statement.
-pub async fn count_deliveries(
-    db: &impl ConnectionTrait,
-    more: &HashMap<i64, i32>,
-) -> Result<(), DbErr> {
+pub fn count_deliveries(backend: DbBackend, more: &HashMap<i64, i32>) -> Option<Statement> {
     use events::Column;
     if more.is_empty() {
-        return Ok(());
+        return None;
     }
     let mut added = CaseStatement::new();
     for (id, n) in more {
         added = added.case(Column::Id.eq(*id), *n);
     }
-    events::Entity::update_many()
+    let update = events::Entity::update_many()
         .col_expr(Column::Deliveries, Expr::col(Column::Deliveries).add(added))
-        .filter(Column::Id.is_in(more.keys().copied()))
-        .exec(db)
-        .await?;
-    Ok(())
+        .filter(Column::Id.is_in(more.keys().copied()));
+    Some(update.build(backend))
 }
 
 /// Inserts `(id, event)` rows in one statement.
-pub async fn insert_many(
-    db: &impl ConnectionTrait,
+pub fn insert_many(
+    backend: DbBackend,
     rows: &[(i64, &NewEvent)],
     received_at: DateTime<Utc>,
-) -> Result<(), DbErr> {
+) -> Option<Statement> {
     if rows.is_empty() {
-        return Ok(());
+        return None;
     }
     let models = rows.iter().map(|(id, event)| events::ActiveModel {
         id: Set(*id),
@@ -113,10 +112,7 @@ pub async fn insert_many(
         follow_up: Set(None),
         purged_at: Set(None),
     });
-    events::Entity::insert_many(models)
-        .exec_without_returning(db)
-        .await?;
-    Ok(())
+    Some(events::Entity::insert_many(models).build(backend))
 }
 
 /// Attaches the provider state its follow-up read (JSON text).

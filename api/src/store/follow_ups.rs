@@ -12,8 +12,8 @@ use chrono::{DateTime, Utc};
 use entity::follow_ups::{ActiveModel, Column, Entity, Model};
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, NotSet, PaginatorTrait,
-    QueryFilter, QuerySelect,
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, NotSet,
+    PaginatorTrait, QueryFilter, QuerySelect, QueryTrait, Statement,
     sea_query::{Expr, ExprTrait, LockBehavior, LockType, Order, Query},
 };
 
@@ -50,14 +50,15 @@ pub struct Finished {
     pub company: Option<CompanyChange>,
 }
 
-/// Inserts one pending job per `(event_id, follow_up)`, due at once.
-pub async fn insert_many(
-    db: &impl ConnectionTrait,
+/// Inserts one pending job per `(event_id, follow_up)`, due at once, in one
+/// statement.
+pub fn insert_many(
+    backend: DbBackend,
     rows: &[(i64, &FollowUp)],
     now: DateTime<Utc>,
-) -> Result<(), DbErr> {
+) -> Option<Statement> {
     if rows.is_empty() {
-        return Ok(());
+        return None;
     }
     let models = rows.iter().map(|(event_id, follow_up)| ActiveModel {
         id: NotSet,
@@ -71,10 +72,7 @@ pub async fn insert_many(
         created_at: Set(now),
         updated_at: Set(now),
     });
-    Entity::insert_many(models)
-        .exec_without_returning(db)
-        .await?;
-    Ok(())
+    Some(Entity::insert_many(models).build(backend))
 }
 
 /// Claims up to `limit` due jobs of `kinds`, soonest due first, each for

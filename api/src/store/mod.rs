@@ -8,6 +8,7 @@ pub mod events;
 pub mod follow_ups;
 pub mod notification_configs;
 pub mod page;
+mod pipelined;
 pub mod purge;
 pub mod rejections;
 pub mod writer;

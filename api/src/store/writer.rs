@@ -14,13 +14,15 @@
 //! follow-up job is inserted in the event's own transaction.
 use std::{
     collections::HashMap,
+    iter,
     sync::Arc,
     time::{Duration, Instant},
 };
 
+use chrono::{DateTime, Utc};
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, RuntimeErr,
-    SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr, QueryResult,
+    RuntimeErr, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
 use tokio::sync::{Mutex, mpsc, oneshot, watch};
 
@@ -29,6 +31,7 @@ use super::{
     error::StoreError,
     events,
     follow_ups::{self, Finished},
+    pipelined,
 };
 use crate::{
     clock,
@@ -40,6 +43,10 @@ use crate::{
 
 /// Deliveries committed in one transaction at most.
 const MAX_BATCH: usize = 256;
+/// Payload bytes in one transaction at most (beyond its first delivery): on
+/// PostgreSQL the payloads are written into the statement's text, escaped,
+/// and one message must stay far below the server's 1 GiB.
+const MAX_BATCH_BYTES: usize = 32 << 20;
 /// Arbitrary constant naming the gateway's commit lock in PostgreSQL.
 const COMMIT_LOCK_KEY: i64 = 0x6761_7465_7761_7931;
 /// Longest a delivery waits for its commit. With a store that hangs, one
@@ -234,9 +241,11 @@ async fn run(
                     let _ = job.reply.send(written);
                 }
                 Work::Event(job) => {
+                    let mut bytes = job.event.payload.len();
                     let mut batch = vec![job];
-                    while let Some(Work::Event(job)) = work.next_if(|w| matches!(w, Work::Event(_)))
-                    {
+                    let fits = |w: &Work, bytes: usize| matches!(w, Work::Event(j) if bytes + j.event.payload.len() <= MAX_BATCH_BYTES);
+                    while let Some(Work::Event(job)) = work.next_if(|w| fits(w, bytes)) {
+                        bytes += job.event.payload.len();
                         batch.push(job);
                     }
                     commit_events(&db, batch, &announcements).await;
@@ -315,15 +324,34 @@ fn answered_by_database(error: &DbErr) -> bool {
 }
 
 async fn write(db: &DatabaseConnection, batch: &[&NewEvent]) -> Result<Vec<Stored>, DbErr> {
-    let txn = begin_in_commit_order(db).await?;
+    let backend = db.get_database_backend();
     let now = clock::now();
-
     // A fixed number of statements per batch, whatever its size.
     let keys: Vec<(&str, &str)> = batch
         .iter()
         .filter_map(|e| Some((e.source.as_str(), e.dedup_key.as_deref()?)))
         .collect();
-    let (max_id, mut known) = events::batch_start(&txn, &keys).await?;
+    // Every account the batch names, before it is known which of its events
+    // are new: the read must come before the writes it decides.
+    let account_ids = batch
+        .iter()
+        .filter_map(|e| Some(e.account_change.as_ref()?.account_id.as_str()))
+        .collect();
+    let reads: Vec<Statement> = iter::once(events::batch_start(backend, &keys))
+        .chain(accounts::find_many_statement(backend, account_ids))
+        .collect();
+    in_commit_order(db, reads, |rows| plan(backend, batch, &rows, now)).await
+}
+
+/// What a batch writes, from what it read (the rows of `batch_start`, then
+/// of the accounts it names), and what each delivery became.
+fn plan(
+    backend: DbBackend,
+    batch: &[&NewEvent],
+    rows: &[Vec<QueryResult>],
+    now: DateTime<Utc>,
+) -> Result<(Vec<Stored>, Vec<Statement>), DbErr> {
+    let (max_id, mut known) = events::batch_started(&rows[0])?;
     let mut next_id = max_id + 1;
     let mut stored = Vec::with_capacity(batch.len());
     let mut new_rows = Vec::new();
@@ -352,20 +380,52 @@ async fn write(db: &DatabaseConnection, batch: &[&NewEvent]) -> Result<Vec<Store
             duplicate: false,
         });
     }
-    events::insert_many(&txn, &new_rows, now).await?;
     let jobs: Vec<_> = new_rows
         .iter()
         .filter_map(|(id, e)| Some((*id, e.follow_up.as_ref()?)))
         .collect();
-    follow_ups::insert_many(&txn, &jobs, now).await?;
-    events::count_deliveries(&txn, &repeats).await?;
     let changes = new_rows
         .iter()
         .filter_map(|(_, e)| e.account_change.clone())
         .collect();
-    accounts::apply_all(&txn, changes, now).await?;
+    let stored_accounts = rows.get(1).map_or(&[][..], Vec::as_slice);
+    let changed_accounts = accounts::fold(changes, stored_accounts, now)?;
+    let writes = [
+        events::insert_many(backend, &new_rows, now),
+        follow_ups::insert_many(backend, &jobs, now),
+        events::count_deliveries(backend, &repeats),
+        accounts::upsert(backend, changed_accounts),
+    ];
+    Ok((stored, writes.into_iter().flatten().collect()))
+}
+
+/// Runs `reads`, then the writes `decide` makes from their rows, in one
+/// transaction holding the commit lock. On PostgreSQL that is two round
+/// trips ([`pipelined`]), not one per statement.
+async fn in_commit_order<T>(
+    db: &DatabaseConnection,
+    reads: Vec<Statement>,
+    decide: impl FnOnce(Vec<Vec<QueryResult>>) -> Result<(T, Vec<Statement>), DbErr>,
+) -> Result<T, DbErr> {
+    if db.get_database_backend() == DbBackend::Postgres {
+        let reads: Vec<Statement> = iter::once(commit_lock()).chain(reads).collect();
+        let decide = |mut rows: Vec<Vec<QueryResult>>| {
+            rows.remove(0); // the lock's
+            decide(rows)
+        };
+        return pipelined::transaction(db.get_postgres_connection_pool(), &reads, decide).await;
+    }
+    let txn = begin_in_commit_order(db).await?;
+    let mut rows = Vec::with_capacity(reads.len());
+    for read in reads {
+        rows.push(txn.query_all_raw(read).await?);
+    }
+    let (value, writes) = decide(rows)?;
+    for write in writes {
+        txn.execute_raw(write).await?;
+    }
     txn.commit().await?;
-    Ok(stored)
+    Ok(value)
 }
 
 async fn write_account(
@@ -413,12 +473,16 @@ async fn begin_in_commit_order(db: &DatabaseConnection) -> Result<DatabaseTransa
 /// SQLite needs nothing more than its write lock (taken at BEGIN IMMEDIATE).
 async fn lock_commit_order(txn: &impl ConnectionTrait) -> Result<(), DbErr> {
     if txn.get_database_backend() == DbBackend::Postgres {
-        txn.execute_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "SELECT pg_advisory_xact_lock($1)",
-            [COMMIT_LOCK_KEY.into()],
-        ))
-        .await?;
+        txn.execute_raw(commit_lock()).await?;
     }
     Ok(())
+}
+
+/// Takes PostgreSQL's commit lock (a transaction-scoped advisory lock).
+fn commit_lock() -> Statement {
+    Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT pg_advisory_xact_lock($1)",
+        [COMMIT_LOCK_KEY.into()],
+    )
 }

@@ -24,6 +24,7 @@ on_both_backends!(
     concurrent_duplicates_are_counted_exactly,
     refusals_record_the_caller_a_trusted_proxy_forwarded,
     what_the_store_cannot_hold_is_400_not_a_retry_loop,
+    any_text_is_stored_exactly_as_sent,
 );
 
 async fn every_fixture_is_stored_once_and_duplicates_are_counted(backend: Backend) {
@@ -359,4 +360,34 @@ async fn what_the_store_cannot_hold_is_400_not_a_retry_loop(backend: Backend) {
         .collect();
     assert_eq!(accounts, [None, None, Some(256)]);
     assert_eq!(app.rejections().await.len(), 3);
+}
+
+/// On PostgreSQL the writer sends values inside the statements' text
+/// (escaped), not as parameters: whatever a string holds must come back
+/// unchanged, in the event row and in the projection alike.
+async fn any_text_is_stored_exactly_as_sent(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let controls: String = (1u8..0x20).chain([0x7f]).map(char::from).collect();
+    let awkward = format!("O'Brien''; \\ \\' \"q\" $1 $$x$$ E'\\x41' -- /* {controls} é 𝄞");
+    let data = json!({"account_id": awkward, "note": awkward, "n": 1});
+    let body = signed(&awkward, data.clone());
+    assert_eq!(app.post_canopy(body.clone()).await.status().as_u16(), 202);
+    assert_eq!(app.post_canopy(body).await.status().as_u16(), 200, "a duplicate");
+
+    let mut update = canopy_fixture("account_update");
+    update["data"]["object"]["account_id"] = json!(awkward);
+    update["data"]["object"]["attributes"] = json!({"label": awkward});
+    let update = signed("account_update", update["data"].clone());
+    assert_eq!(app.post_canopy(update).await.status().as_u16(), 202);
+
+    let events = app.events().await;
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[0].event_type, awkward);
+    assert_eq!(events[0].account_id.as_deref(), Some(awkward.as_str()));
+    assert_eq!(events[0].deliveries, 2);
+    let stored: Value = serde_json::from_str(&events[0].payload).unwrap();
+    assert_eq!(stored, data);
+    let account = app.account(&awkward).await;
+    let snapshot: Value = serde_json::from_str(account.snapshot.as_deref().unwrap()).unwrap();
+    assert_eq!(snapshot["attributes"]["label"], json!(awkward));
 }

@@ -12,7 +12,7 @@ use api::{
 };
 use chrono::{DateTime, Utc};
 use futures::future::join_all;
-use sea_orm::Database;
+use sea_orm::{ConnectionTrait, Database};
 use serde_json::{Value, json};
 use wiremock::{
     Mock, MockServer, ResponseTemplate,
@@ -283,9 +283,8 @@ async fn queue(db: &sea_orm::DatabaseConnection, event_ids: std::ops::Range<i64>
         account_id: "acct".into(),
     };
     let rows: Vec<(i64, &FollowUp)> = event_ids.map(|id| (id, &follow_up)).collect();
-    follow_ups::insert_many(db, &rows, api::clock::now())
-        .await
-        .unwrap();
+    let insert = follow_ups::insert_many(db.get_database_backend(), &rows, api::clock::now());
+    db.execute_raw(insert.unwrap()).await.unwrap();
 }
 
 async fn a_lost_claim_is_claimed_again_and_only_its_new_holder_finishes_it(backend: Backend) {

@@ -1,0 +1,127 @@
+//! A PostgreSQL transaction in two round trips, however many statements it
+//! has: `BEGIN` and its reads go in one message, and the writes decided from
+//! what they read, with `COMMIT`, in a second. Sent one statement at a time
+//! (as SeaORM does), the ingest transaction was seven round trips on the
+//! writer's one connection, and at one or eight connections their latency,
+//! not CPU, bounded ingest (bench/RESULTS.md).
+//!
+//! Several statements in one message is PostgreSQL's simple query protocol,
+//! which has no parameters: the values are written into the SQL text as
+//! literals by sea-query's PostgreSQL escaping (`E'…'` with every quote,
+//! backslash and control character escaped). Each statement still runs with
+//! a snapshot of its own, after the one before it has finished, so a read
+//! after `pg_advisory_xact_lock` sees every transaction that held the lock.
+use std::{iter, mem, sync::Arc};
+
+use futures::TryStreamExt;
+use sea_orm::{
+    DbErr, QueryResult, RuntimeErr, Statement,
+    sqlx::{self, AssertSqlSafe, Either, PgPool, Postgres, pool::PoolConnection},
+};
+
+/// Runs `reads` in a transaction, then the statements `decide` returns from
+/// their rows (one `Vec` per read, in order), and commits; returns what
+/// `decide` returned with them. On any failure, or if the future is dropped
+/// midway, nothing is committed and the connection never goes back to the
+/// pool inside the transaction.
+pub async fn transaction<T>(
+    pool: &PgPool,
+    reads: &[Statement],
+    decide: impl FnOnce(Vec<Vec<QueryResult>>) -> Result<(T, Vec<Statement>), DbErr>,
+) -> Result<T, DbErr> {
+    let mut open = Open {
+        conn: pool.acquire().await.map_err(acquire_error)?,
+        in_transaction: true,
+    };
+    let result = run(&mut open.conn, reads, decide).await;
+    if result.is_err()
+        && sqlx::raw_sql("ROLLBACK")
+            .execute(&mut *open.conn)
+            .await
+            .is_err()
+    {
+        return result;
+    }
+    open.in_transaction = false;
+    result
+}
+
+async fn run<T>(
+    conn: &mut PoolConnection<Postgres>,
+    reads: &[Statement],
+    decide: impl FnOnce(Vec<Vec<QueryResult>>) -> Result<(T, Vec<Statement>), DbErr>,
+) -> Result<T, DbErr> {
+    let begin = script(iter::once("BEGIN".to_owned()).chain(reads.iter().map(ToString::to_string)));
+    let mut results = Vec::with_capacity(reads.len() + 1);
+    let mut rows = Vec::new();
+    let mut replies = sqlx::raw_sql(AssertSqlSafe(begin)).fetch_many(&mut **conn);
+    while let Some(reply) = replies.try_next().await.map_err(query_error)? {
+        match reply {
+            // The end of one statement's rows.
+            Either::Left(_) => results.push(mem::take(&mut rows)),
+            Either::Right(row) => rows.push(QueryResult::from(row)),
+        }
+    }
+    drop(replies);
+    if results.len() != reads.len() + 1 {
+        return Err(DbErr::Custom(format!(
+            "{} of {} statements answered",
+            results.len(),
+            reads.len() + 1
+        )));
+    }
+    results.remove(0); // BEGIN's
+    let (value, writes) = decide(results)?;
+    let commit = script(
+        writes
+            .iter()
+            .map(ToString::to_string)
+            .chain(iter::once("COMMIT".to_owned())),
+    );
+    sqlx::raw_sql(AssertSqlSafe(commit))
+        .execute(&mut **conn)
+        .await
+        .map_err(exec_error)?;
+    Ok(value)
+}
+
+/// Statements as one message.
+fn script(statements: impl Iterator<Item = String>) -> String {
+    statements.collect::<Vec<_>>().join(";\n")
+}
+
+/// A connection that may be inside a transaction: closed instead of pooled
+/// if it is dropped so (the server then rolls back and releases the locks).
+struct Open {
+    conn: PoolConnection<Postgres>,
+    in_transaction: bool,
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        if self.in_transaction {
+            self.conn.close_on_drop();
+        }
+    }
+}
+
+/// As SeaORM reports a connection it could not get.
+fn acquire_error(error: sqlx::Error) -> DbErr {
+    match error {
+        sqlx::Error::PoolTimedOut => {
+            DbErr::ConnectionAcquire(sea_orm::error::ConnAcquireErr::Timeout)
+        }
+        sqlx::Error::PoolClosed => {
+            DbErr::ConnectionAcquire(sea_orm::error::ConnAcquireErr::ConnectionClosed)
+        }
+        error => DbErr::Conn(RuntimeErr::SqlxError(Arc::new(error))),
+    }
+}
+
+fn query_error(error: sqlx::Error) -> DbErr {
+    DbErr::Query(RuntimeErr::SqlxError(Arc::new(error)))
+}
+
+fn exec_error(error: sqlx::Error) -> DbErr {
+    DbErr::Exec(RuntimeErr::SqlxError(Arc::new(error)))
+}

@@ -127,15 +127,20 @@ async fn follow(
     faults: Arc<Faults>,
 ) {
     loop {
-        tokio::select! {
-            changed = committed.changed() => if changed.is_err() { return },
-            () = shared.wake.notified() => {}
-            () = tokio::time::sleep(poll) => {}
-        }
+        // After this node's own commit its watermark is the newest id
+        // (ids are in commit order); other wake-ups ask the store.
+        let newest = tokio::select! {
+            changed = committed.changed() => match changed {
+                Ok(()) => Some(*committed.borrow_and_update()),
+                Err(_) => return,
+            },
+            () = shared.wake.notified() => None,
+            () = tokio::time::sleep(poll) => None,
+        };
         if faults.feed_should_crash() {
             panic!("fault injected: the live feed crashes");
         }
-        if let Err(error) = shared.read_new(&fanout.0, &db).await {
+        if let Err(error) = shared.read_new(&fanout.0, &db, newest).await {
             tracing::warn!(%error, "feed could not read the store; retrying");
         }
     }
@@ -148,24 +153,35 @@ impl Shared {
     /// payloads per batch, a third of the store's work at one connection;
     /// bench/RESULTS.md). A subscription that opens later starts at the
     /// head, after all of them; one with a cursor reads them from the store.
-    /// True when it skipped.
+    /// `newest`, when known, spares the store a read. True when it skipped.
     async fn skip_while_idle(
         &self,
         fanout: &Fanout,
         db: &DatabaseConnection,
+        newest: Option<i64>,
     ) -> Result<bool, DbErr> {
         if !fanout.when_idle(|| ()) {
             return Ok(false);
         }
-        let newest = store::timed(store::events::max_id(db)).await?;
+        let newest = match newest {
+            Some(newest) => newest,
+            None => store::timed(store::events::max_id(db)).await?,
+        };
         Ok(fanout.when_idle(|| {
             self.head.fetch_max(newest, Ordering::SeqCst);
         }))
     }
 
-    async fn read_new(&self, fanout: &Fanout, db: &DatabaseConnection) -> Result<(), DbErr> {
+    /// Sends subscribers what was committed after the head; `newest` is
+    /// the newest id committed, if known.
+    async fn read_new(
+        &self,
+        fanout: &Fanout,
+        db: &DatabaseConnection,
+        newest: Option<i64>,
+    ) -> Result<(), DbErr> {
         loop {
-            if self.skip_while_idle(fanout, db).await? {
+            if self.skip_while_idle(fanout, db, newest).await? {
                 return Ok(());
             }
             let after = self.head.load(Ordering::SeqCst);

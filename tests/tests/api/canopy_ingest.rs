@@ -372,7 +372,11 @@ async fn any_text_is_stored_exactly_as_sent(backend: Backend) {
     let data = json!({"account_id": awkward, "note": awkward, "n": 1});
     let body = signed(&awkward, data.clone());
     assert_eq!(app.post_canopy(body.clone()).await.status().as_u16(), 202);
-    assert_eq!(app.post_canopy(body).await.status().as_u16(), 200, "a duplicate");
+    assert_eq!(
+        app.post_canopy(body).await.status().as_u16(),
+        200,
+        "a duplicate"
+    );
 
     let mut update = canopy_fixture("account_update");
     update["data"]["object"]["account_id"] = json!(awkward);

@@ -362,36 +362,41 @@ async fn what_the_store_cannot_hold_is_400_not_a_retry_loop(backend: Backend) {
     assert_eq!(app.rejections().await.len(), 3);
 }
 
-/// On PostgreSQL the writer sends values inside the statements' text
-/// (escaped), not as parameters: whatever a string holds must come back
-/// unchanged, in the event row and in the projection alike.
+/// On PostgreSQL the writer sends values inside the statements' text, not
+/// as parameters (dollar-quoted when the text has no `$`, escaped when it
+/// has): whatever a string holds must come back unchanged, in the event
+/// row and in the projection alike.
 async fn any_text_is_stored_exactly_as_sent(backend: Backend) {
     let app = spawn_app(backend).await;
     let controls: String = (1u8..0x20).chain([0x7f]).map(char::from).collect();
-    let awkward = format!("O'Brien''; \\ \\' \"q\" $1 $$x$$ E'\\x41' -- /* {controls} é 𝄞");
-    let data = json!({"account_id": awkward, "note": awkward, "n": 1});
-    let body = signed(&awkward, data.clone());
-    assert_eq!(app.post_canopy(body.clone()).await.status().as_u16(), 202);
-    assert_eq!(
-        app.post_canopy(body).await.status().as_u16(),
-        200,
-        "a duplicate"
-    );
+    let plain = format!("O'Brien''; \\ \\' \"q\" E'\\x41' -- /* {controls} é 𝄞");
+    let dollars = format!("{plain} $1 $$x$$ $g$ $g1$ $");
+    for awkward in [plain, dollars] {
+        let data = json!({"account_id": awkward, "note": awkward, "n": 1});
+        let body = signed(&awkward, data.clone());
+        assert_eq!(app.post_canopy(body.clone()).await.status().as_u16(), 202);
+        assert_eq!(
+            app.post_canopy(body).await.status().as_u16(),
+            200,
+            "a duplicate"
+        );
 
-    let mut update = canopy_fixture("account_update");
-    update["data"]["object"]["account_id"] = json!(awkward);
-    update["data"]["object"]["attributes"] = json!({"label": awkward});
-    let update = signed("account_update", update["data"].clone());
-    assert_eq!(app.post_canopy(update).await.status().as_u16(), 202);
+        let mut update = canopy_fixture("account_update");
+        update["data"]["object"]["account_id"] = json!(awkward);
+        update["data"]["object"]["attributes"] = json!({"label": awkward});
+        let update = signed("account_update", update["data"].clone());
+        assert_eq!(app.post_canopy(update).await.status().as_u16(), 202);
 
-    let events = app.events().await;
-    assert_eq!(events.len(), 2);
-    assert_eq!(events[0].event_type, awkward);
-    assert_eq!(events[0].account_id.as_deref(), Some(awkward.as_str()));
-    assert_eq!(events[0].deliveries, 2);
-    let stored: Value = serde_json::from_str(&events[0].payload).unwrap();
-    assert_eq!(stored, data);
-    let account = app.account(&awkward).await;
-    let snapshot: Value = serde_json::from_str(account.snapshot.as_deref().unwrap()).unwrap();
-    assert_eq!(snapshot["attributes"]["label"], json!(awkward));
+        let events = app.events().await;
+        let event = &events[events.len() - 2];
+        assert_eq!(event.event_type, awkward);
+        assert_eq!(event.account_id.as_deref(), Some(awkward.as_str()));
+        assert_eq!(event.deliveries, 2);
+        let stored: Value = serde_json::from_str(&event.payload).unwrap();
+        assert_eq!(stored, data);
+        let account = app.account(&awkward).await;
+        let snapshot: Value = serde_json::from_str(account.snapshot.as_deref().unwrap()).unwrap();
+        assert_eq!(snapshot["attributes"]["label"], json!(awkward));
+    }
+    assert_eq!(app.events().await.len(), 4);
 }

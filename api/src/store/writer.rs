@@ -44,8 +44,9 @@ use crate::{
 /// Deliveries committed in one transaction at most.
 const MAX_BATCH: usize = 256;
 /// Payload bytes in one transaction at most (beyond its first delivery): on
-/// PostgreSQL the payloads are written into the statement's text, escaped,
-/// and one message must stay far below the server's 1 GiB.
+/// PostgreSQL the payloads are written into the statements' text (escaped
+/// when they hold a `$`), and one message must stay far below the server's
+/// 1 GiB.
 const MAX_BATCH_BYTES: usize = 32 << 20;
 /// Arbitrary constant naming the gateway's commit lock in PostgreSQL.
 const COMMIT_LOCK_KEY: i64 = 0x6761_7465_7761_7931;
@@ -243,7 +244,10 @@ async fn run(
                 Work::Event(job) => {
                     let mut bytes = job.event.payload.len();
                     let mut batch = vec![job];
-                    let fits = |w: &Work, bytes: usize| matches!(w, Work::Event(j) if bytes + j.event.payload.len() <= MAX_BATCH_BYTES);
+                    let fits = |w: &Work, bytes: usize| match w {
+                        Work::Event(j) => bytes + j.event.payload.len() <= MAX_BATCH_BYTES,
+                        _ => false,
+                    };
                     while let Some(Work::Event(job)) = work.next_if(|w| fits(w, bytes)) {
                         bytes += job.event.payload.len();
                         batch.push(job);

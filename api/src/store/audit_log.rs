@@ -1,5 +1,8 @@
 use entity::audit_log::{ActiveModel, Column, Entity, Model};
-use sea_orm::{ActiveValue::Set, Condition, ConnectionTrait, DbErr, EntityTrait, NotSet};
+use sea_orm::{
+    ActiveValue::Set, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, NotSet,
+    QueryTrait, Statement,
+};
 
 use super::page;
 use crate::clock;
@@ -18,6 +21,13 @@ pub struct NewEntry {
 /// Writes `entry`, timed now; inside the transaction of what the mutation
 /// stored, when it stored something.
 pub async fn insert(db: &impl ConnectionTrait, entry: NewEntry) -> Result<(), DbErr> {
+    db.execute_raw(insert_statement(db.get_database_backend(), entry))
+        .await?;
+    Ok(())
+}
+
+/// The statement [`insert`] runs, for a transaction built of statements.
+pub fn insert_statement(backend: DbBackend, entry: NewEntry) -> Statement {
     let row = ActiveModel {
         id: NotSet,
         key_id: Set(entry.key_id),
@@ -26,8 +36,7 @@ pub async fn insert(db: &impl ConnectionTrait, entry: NewEntry) -> Result<(), Db
         outcome: Set(entry.outcome),
         at: Set(clock::now()),
     };
-    Entity::insert(row).exec_without_returning(db).await?;
-    Ok(())
+    Entity::insert(row).build(backend)
 }
 
 pub async fn newest_first(

@@ -437,10 +437,18 @@ async fn write_account(
     change: AccountChange,
     audit: audit_log::NewEntry,
 ) -> Result<(), DbErr> {
-    let txn = begin_in_commit_order(db).await?;
-    accounts::apply_all(&txn, vec![change], clock::now()).await?;
-    audit_log::insert(&txn, audit).await?;
-    txn.commit().await
+    let backend = db.get_database_backend();
+    let now = clock::now();
+    let reads = accounts::find_many_statement(backend, vec![change.account_id.as_str()]);
+    in_commit_order(db, reads.into_iter().collect(), |rows| {
+        let changed = accounts::fold(vec![change], &rows[0], now)?;
+        let writes = [
+            accounts::upsert(backend, changed),
+            Some(audit_log::insert_statement(backend, audit)),
+        ];
+        Ok(((), writes.into_iter().flatten().collect()))
+    })
+    .await
 }
 
 async fn write_follow_up(db: &DatabaseConnection, finished: Finished) -> Result<bool, DbErr> {

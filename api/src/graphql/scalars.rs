@@ -65,16 +65,19 @@ impl Json {
     }
 
     fn stored(text: &str, may_see_pii: bool) -> GqlResult<Self> {
-        match masking::has_pii_keys(text) {
-            Some(pii) if may_see_pii || !pii => Ok(Self(Bytes::copy_from_slice(text.as_bytes()))),
-            _ => {
-                let mut value = read_stored(text)?;
-                if !may_see_pii {
-                    masking::mask(&mut value);
-                }
-                Ok(Self::from_value(&value))
-            }
+        let as_it_is = if may_see_pii {
+            masking::reads_as_value(text)
+        } else {
+            masking::has_pii_keys(text) == Some(false)
+        };
+        if as_it_is {
+            return Ok(Self(Bytes::copy_from_slice(text.as_bytes())));
         }
+        let mut value = read_stored(text)?;
+        if !may_see_pii {
+            masking::mask(&mut value);
+        }
+        Ok(Self::from_value(&value))
     }
 
     fn from_value(value: &Value) -> Self {

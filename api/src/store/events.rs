@@ -9,7 +9,10 @@ use sea_orm::{
     sea_query::{Alias, Asterisk, CaseStatement, Expr, ExprTrait, Order, Query, UnionType},
 };
 
-use super::page;
+use super::{
+    page,
+    rows::{self, FromColumns},
+};
 use crate::event::NewEvent;
 
 /// The highest event id committed so far (0 when empty).
@@ -303,7 +306,7 @@ pub async fn newest_first_with_accounts(
     let account = events::Entity::belongs_to(accounts::Entity)
         .from(events::Column::AccountId)
         .to(accounts::Column::Id);
-    page::newest_first_select::<events::Entity>(
+    let page = page::newest_first_select::<events::Entity>(
         events::Column::Id,
         filter.condition(),
         before,
@@ -311,8 +314,14 @@ pub async fn newest_first_with_accounts(
     )
     .select_also(accounts::Entity)
     .join(JoinType::LeftJoin, account.into())
-    .all(db)
-    .await
+    .build(db.get_database_backend());
+    let rows = db.query_all_raw(page).await?;
+    rows.iter()
+        .map(|row| {
+            let event = events::Model::from_columns(row, 0)?;
+            Ok((event, rows::joined_account(row, events::Model::COLUMNS)?))
+        })
+        .collect()
 }
 
 /// Accounts one statement pages at most: SQLite allows 500 `SELECT`s in a

@@ -35,6 +35,7 @@ mod retention;
 mod source_subscriptions;
 mod stalled_subscribers;
 mod store_outage;
+mod store_rows;
 mod subscription_ends;
 mod subscriptions;
 mod ws;

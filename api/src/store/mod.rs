@@ -11,6 +11,7 @@ pub mod page;
 mod pipelined;
 pub mod purge;
 pub mod rejections;
+mod rows;
 pub mod writer;
 
 pub use error::StoreError;
@@ -54,6 +55,9 @@ impl Pools {
     }
 }
 
+/// A pooled connection idle this long is pinged before it is handed out.
+pub(super) const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(1);
+
 /// One pool for migrations, whose statements may rightly take long on a
 /// large store: no statement timeout.
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
@@ -73,6 +77,11 @@ async fn connect_with(
         .min_connections(0)
         .connect_timeout(Duration::from_secs(3))
         .acquire_timeout(Duration::from_secs(3))
+        // sqlx pings a connection at every checkout by default: a round
+        // trip before each statement or transaction. A connection in use
+        // is known to work (sqlx pings it again as it comes back, and drops
+        // it when that fails); one idle a while may have been cut.
+        .test_before_acquire_if_idle_for(PING_WHEN_IDLE_FOR)
         .sqlx_logging(false)
         .map_sqlx_postgres_opts(move |o| {
             // A generic plan made while a table is small (a new store) keeps

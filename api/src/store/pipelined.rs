@@ -10,7 +10,7 @@
 //! literals ([`inline`]). Each statement still runs with
 //! a snapshot of its own, after the one before it has finished, so a read
 //! after `pg_advisory_xact_lock` sees every transaction that held the lock.
-use std::{iter, mem, sync::Arc};
+use std::{iter, mem, sync::Arc, time::Instant};
 
 use futures::TryStreamExt;
 use sea_orm::{
@@ -19,30 +19,49 @@ use sea_orm::{
     sqlx::{self, AssertSqlSafe, Either, PgPool, Postgres, pool::PoolConnection},
 };
 
+/// The writer's connection between its transactions, kept while they follow
+/// one another closely: taking it from the pool and giving it back costs
+/// a round trip each (sqlx pings a connection as it comes back, and, once
+/// idle for [`super::PING_WHEN_IDLE_FOR`], as it goes out).
+#[derive(Default)]
+pub struct Kept(Option<(PoolConnection<Postgres>, Instant)>);
+
 /// Runs `reads` in a transaction, then the statements `decide` returns from
 /// their rows (one `Vec` per read, in order), and commits; returns what
 /// `decide` returned with them. On any failure, or if the future is dropped
 /// midway, nothing is committed and the connection never goes back to the
-/// pool inside the transaction.
+/// pool inside the transaction. The connection is `kept`'s if it was used
+/// recently (else one from `pool`), and is kept for the next transaction
+/// once this one has committed; after a failure it goes back to the pool,
+/// which drops it if it no longer answers.
 pub async fn transaction<T>(
     pool: &PgPool,
+    kept: &mut Kept,
     reads: &[Statement],
     decide: impl FnOnce(Vec<Vec<QueryResult>>) -> Result<(T, Vec<Statement>), DbErr>,
 ) -> Result<T, DbErr> {
+    let mut conn = match kept.0.take() {
+        Some((conn, used)) if used.elapsed() < super::PING_WHEN_IDLE_FOR => conn,
+        _ => pool.acquire().await.map_err(acquire_error)?,
+    };
     let mut open = Open {
-        conn: pool.acquire().await.map_err(acquire_error)?,
+        conn: &mut conn,
         in_transaction: true,
     };
-    let result = run(&mut open.conn, reads, decide).await;
+    let result = run(open.conn, reads, decide).await;
     if result.is_err()
         && sqlx::raw_sql("ROLLBACK")
-            .execute(&mut *open.conn)
+            .execute(&mut **open.conn)
             .await
             .is_err()
     {
         return result;
     }
     open.in_transaction = false;
+    drop(open);
+    if result.is_ok() {
+        kept.0 = Some((conn, Instant::now()));
+    }
     result
 }
 
@@ -156,12 +175,12 @@ fn script(statements: impl Iterator<Item = String>) -> String {
 
 /// A connection that may be inside a transaction: closed instead of pooled
 /// if it is dropped so (the server then rolls back and releases the locks).
-struct Open {
-    conn: PoolConnection<Postgres>,
+struct Open<'a> {
+    conn: &'a mut PoolConnection<Postgres>,
     in_transaction: bool,
 }
 
-impl Drop for Open {
+impl Drop for Open<'_> {
     fn drop(&mut self) {
         if self.in_transaction {
             self.conn.close_on_drop();

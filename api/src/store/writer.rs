@@ -219,6 +219,10 @@ async fn run(
     faults: Arc<Faults>,
 ) {
     let mut rx = rx.lock().await;
+    let mut session = Session {
+        db,
+        kept: pipelined::Kept::default(),
+    };
     let mut work = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut work, MAX_BATCH).await > 0 {
         work.retain(|w| !w.abandoned());
@@ -234,11 +238,12 @@ async fn run(
         while let Some(next) = work.next() {
             match next {
                 Work::Account(job) => {
-                    let written = super::timed(write_account(&db, job.change, job.audit)).await;
+                    let written =
+                        super::timed(write_account(&mut session, job.change, job.audit)).await;
                     let _ = job.reply.send(written);
                 }
                 Work::FollowUp(job) => {
-                    let written = super::timed(write_follow_up(&db, job.finished)).await;
+                    let written = super::timed(write_follow_up(&session.db, job.finished)).await;
                     let _ = job.reply.send(written);
                 }
                 Work::Event(job) => {
@@ -252,18 +257,21 @@ async fn run(
                         bytes += job.event.payload.len();
                         batch.push(job);
                     }
-                    commit_events(&db, batch, &announcements).await;
+                    commit_events(&mut session, batch, &announcements).await;
                 }
             }
         }
     }
 }
 
-async fn commit_events(
-    db: &DatabaseConnection,
-    mut batch: Vec<Job>,
-    announcements: &Announcements,
-) {
+/// The writer's store: its pool, and on PostgreSQL the connection it keeps
+/// between transactions.
+struct Session {
+    db: DatabaseConnection,
+    kept: pipelined::Kept,
+}
+
+async fn commit_events(session: &mut Session, mut batch: Vec<Job>, announcements: &Announcements) {
     let announce = |stored: &Stored, event: &NewEvent| {
         if stored.duplicate {
             metrics::counter!(series::DEDUP_HITS, "source" => event.source.as_str()).increment(1);
@@ -279,7 +287,7 @@ async fn commit_events(
         }
     };
     let events: Vec<&NewEvent> = batch.iter().map(|job| &job.event).collect();
-    match measured(db, &events).await {
+    match measured(session, &events).await {
         Ok(stored) => {
             for (job, stored) in batch.drain(..).zip(stored) {
                 announce(&stored, &job.event);
@@ -290,7 +298,9 @@ async fn commit_events(
             tracing::warn!(%error, size = batch.len(), "batch refused; committing one by one");
             // One bad delivery must not fail the others it was batched with.
             for job in batch.drain(..) {
-                let result = measured(db, &[&job.event]).await.map(|mut s| s.remove(0));
+                let result = measured(session, &[&job.event])
+                    .await
+                    .map(|mut s| s.remove(0));
                 if let Ok(stored) = &result {
                     announce(stored, &job.event);
                 }
@@ -308,9 +318,9 @@ async fn commit_events(
 
 /// [`write`] within the store's call timeout; a committed batch's time and
 /// size are recorded.
-async fn measured(db: &DatabaseConnection, batch: &[&NewEvent]) -> Result<Vec<Stored>, DbErr> {
+async fn measured(session: &mut Session, batch: &[&NewEvent]) -> Result<Vec<Stored>, DbErr> {
     let started = Instant::now();
-    let stored = super::timed(write(db, batch)).await?;
+    let stored = super::timed(write(session, batch)).await?;
     metrics::histogram!(series::STORE_COMMIT_DURATION).record(started.elapsed().as_secs_f64());
     metrics::histogram!(series::STORE_BATCH_SIZE).record(batch.len() as f64);
     Ok(stored)
@@ -327,8 +337,8 @@ fn answered_by_database(error: &DbErr) -> bool {
     }
 }
 
-async fn write(db: &DatabaseConnection, batch: &[&NewEvent]) -> Result<Vec<Stored>, DbErr> {
-    let backend = db.get_database_backend();
+async fn write(session: &mut Session, batch: &[&NewEvent]) -> Result<Vec<Stored>, DbErr> {
+    let backend = session.db.get_database_backend();
     let now = clock::now();
     // A fixed number of statements per batch, whatever its size.
     let keys: Vec<(&str, &str)> = batch
@@ -344,7 +354,7 @@ async fn write(db: &DatabaseConnection, batch: &[&NewEvent]) -> Result<Vec<Store
     let reads: Vec<Statement> = iter::once(events::batch_start(backend, &keys))
         .chain(accounts::find_many_statement(backend, account_ids))
         .collect();
-    in_commit_order(db, reads, |rows| plan(backend, batch, &rows, now)).await
+    in_commit_order(session, reads, |rows| plan(backend, batch, &rows, now)).await
 }
 
 /// What a batch writes, from what it read (the rows of `batch_start`, then
@@ -407,17 +417,19 @@ fn plan(
 /// transaction holding the commit lock. On PostgreSQL that is two round
 /// trips ([`pipelined`]), not one per statement.
 async fn in_commit_order<T>(
-    db: &DatabaseConnection,
+    session: &mut Session,
     reads: Vec<Statement>,
     decide: impl FnOnce(Vec<Vec<QueryResult>>) -> Result<(T, Vec<Statement>), DbErr>,
 ) -> Result<T, DbErr> {
+    let db = &session.db;
     if db.get_database_backend() == DbBackend::Postgres {
         let reads: Vec<Statement> = iter::once(commit_lock()).chain(reads).collect();
         let decide = |mut rows: Vec<Vec<QueryResult>>| {
             rows.remove(0); // the lock's
             decide(rows)
         };
-        return pipelined::transaction(db.get_postgres_connection_pool(), &reads, decide).await;
+        let pool = db.get_postgres_connection_pool();
+        return pipelined::transaction(pool, &mut session.kept, &reads, decide).await;
     }
     let txn = begin_in_commit_order(db).await?;
     let mut rows = Vec::with_capacity(reads.len());
@@ -433,14 +445,14 @@ async fn in_commit_order<T>(
 }
 
 async fn write_account(
-    db: &DatabaseConnection,
+    session: &mut Session,
     change: AccountChange,
     audit: audit_log::NewEntry,
 ) -> Result<(), DbErr> {
-    let backend = db.get_database_backend();
+    let backend = session.db.get_database_backend();
     let now = clock::now();
     let reads = accounts::find_many_statement(backend, vec![change.account_id.as_str()]);
-    in_commit_order(db, reads.into_iter().collect(), |rows| {
+    in_commit_order(session, reads.into_iter().collect(), |rows| {
         let changed = accounts::fold(vec![change], &rows[0], now)?;
         let writes = [
             accounts::upsert(backend, changed),

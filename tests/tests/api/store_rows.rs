@@ -1,9 +1,15 @@
 //! The page of events with their accounts reads each model from its columns'
 //! positions; here it must read what sea-orm reads by name, every column
 //! set and every nullable one NULL.
-use api::store::events::{EventFilter, newest_first_with_accounts};
+use api::{
+    event::AccountChange,
+    store::{
+        accounts,
+        events::{EventFilter, newest_first_with_accounts},
+    },
+};
 use chrono::{DateTime, Utc};
-use entity::{accounts, events};
+use entity::events;
 use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, QueryOrder};
 
 use crate::{
@@ -36,7 +42,7 @@ fn event(id: i64, account_id: Option<&str>) -> events::Model {
 
 async fn a_joined_page_reads_what_sea_orm_reads_by_name(backend: Backend) {
     let app = spawn_app(backend).await;
-    let full_account = accounts::Model {
+    let full_account = entity::accounts::Model {
         id: "acct-full".into(),
         customer_id: Some("cus-1".into()),
         status: Some("ACTIVE".into()),
@@ -52,22 +58,15 @@ async fn a_joined_page_reads_what_sea_orm_reads_by_name(backend: Backend) {
         snapshot_changed_at: Some(at("2026-01-03T00:00:00Z")),
         updated_at: at("2026-01-04T00:00:00Z"),
     };
-    let bare_account = accounts::Model {
-        id: "acct-bare".into(),
-        customer_id: None,
-        status: None,
-        status_subtype: None,
-        credit_limit_cents: None,
-        available_credit_cents: None,
-        total_balance_cents: None,
-        min_pay_due_cents: None,
-        min_pay_due_at: None,
-        days_past_due: None,
-        delinquent_as_of: None,
-        snapshot: None,
-        snapshot_changed_at: None,
-        updated_at: at("2026-01-05T00:00:00Z"),
+    // A new account with nothing known but its id.
+    let change = AccountChange {
+        account_id: "acct-bare".into(),
+        ..Default::default()
     };
+    let bare_account = accounts::apply(change, None, at("2026-01-05T00:00:00Z")).unwrap();
+    let nullable_columns = 12;
+    let debug = format!("{bare_account:?}");
+    assert_eq!(debug.matches("None").count(), nullable_columns, "{debug}");
     for account in [&full_account, &bare_account] {
         account
             .clone()
@@ -111,7 +110,7 @@ async fn a_joined_page_reads_what_sea_orm_reads_by_name(backend: Backend) {
     let mut wanted = Vec::new();
     for row in by_name {
         let account = match &row.account_id {
-            Some(id) => accounts::Entity::find_by_id(id.clone())
+            Some(id) => entity::accounts::Entity::find_by_id(id.clone())
                 .one(&app.db)
                 .await
                 .unwrap(),

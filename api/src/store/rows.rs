@@ -1,8 +1,8 @@
 //! Models read from a row by column position, for a statement that selects
 //! them in `Column::iter()` order. sea-orm reads a joined row by name: a
 //! `format!` of each prefixed column name and a lookup of it, per column and
-//! row, a fifth of the gateway's CPU for a page of events with their
-//! accounts (`bench/profiles/reads.newest.txt`).
+//! row, a large part of the gateway's CPU for a page of events with their
+//! accounts (bench/RESULTS.md, fourth session).
 use entity::{accounts, events};
 use sea_orm::{DbErr, QueryResult};
 

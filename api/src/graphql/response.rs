@@ -38,7 +38,7 @@ pub fn write_value(out: &mut Vec<u8>, value: &Value) {
     match value {
         Value::Null => out.extend_from_slice(b"null"),
         Value::Number(n) => write_serde(out, n),
-        Value::String(s) => write_serde(out, s),
+        Value::String(s) => write_str(out, s),
         Value::Boolean(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
         // Only `Json` makes these: JSON text already.
         Value::Binary(text) => out.extend_from_slice(text),
@@ -61,6 +61,11 @@ pub fn write_value(out: &mut Vec<u8>, value: &Value) {
             fields.close();
         }
     }
+}
+
+/// A string as JSON text, appended to `out`.
+pub fn write_str(out: &mut Vec<u8>, text: &str) {
+    write_serde(out, text);
 }
 
 fn write_serde(out: &mut Vec<u8>, value: &(impl Serialize + ?Sized)) {

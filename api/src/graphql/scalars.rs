@@ -3,7 +3,7 @@
 use std::sync::{Mutex, OnceLock};
 
 use async_graphql::{
-    Context, InputValueError, InputValueResult, Scalar, ScalarType, Value as GqlValue,
+    ContextBase, InputValueError, InputValueResult, Scalar, ScalarType, Value as GqlValue,
 };
 use bytes::Bytes;
 use serde_json::Value;
@@ -41,8 +41,9 @@ impl ScalarType for Cents {
 /// JSON as the API returns it, held as JSON text: stored JSON goes out as
 /// it is whenever nothing in it is masked, without being parsed into a tree
 /// and written again. In a response it is a `Binary` value, which
-/// [`super::response`] writes as the text it holds (no other output type of
-/// the schema makes `Binary` values).
+/// [`super::response`] writes as the text it holds (the only other output
+/// values that are `Binary` are JSON text too: pages of events and live
+/// events written whole).
 ///
 /// The only way to make one for a response is [`Json::for_caller`] (or
 /// [`Rendered::for_caller`]), which masks PII for callers without the `pii`
@@ -56,11 +57,14 @@ impl Json {
     /// through unchanged when serde_json reads it and either the caller may
     /// see PII or it has no PII key; otherwise read (as JavaScript would,
     /// when serde_json cannot), masked as needed and written again.
-    pub fn for_caller(ctx: &Context<'_>, text: &str) -> GqlResult<Self> {
+    pub fn for_caller<T>(ctx: &ContextBase<'_, T>, text: &str) -> GqlResult<Self> {
         Self::stored(text, may_see_pii(ctx))
     }
 
-    pub fn for_caller_opt(ctx: &Context<'_>, text: Option<&str>) -> GqlResult<Option<Self>> {
+    pub fn for_caller_opt<T>(
+        ctx: &ContextBase<'_, T>,
+        text: Option<&str>,
+    ) -> GqlResult<Option<Self>> {
         text.map(|text| Self::for_caller(ctx, text)).transpose()
     }
 
@@ -106,7 +110,7 @@ fn read_stored(text: &str) -> GqlResult<Value> {
     })
 }
 
-fn may_see_pii(ctx: &Context<'_>) -> bool {
+fn may_see_pii<T>(ctx: &ContextBase<'_, T>) -> bool {
     ctx.data_opt::<Caller>().is_some_and(|c| c.can(Role::Pii))
 }
 
@@ -121,7 +125,7 @@ pub struct Rendered {
 
 impl Rendered {
     /// [`Json::for_caller`] for `text`, which must be the same every call.
-    pub fn for_caller(&self, ctx: &Context<'_>, text: &str) -> GqlResult<Json> {
+    pub fn for_caller<T>(&self, ctx: &ContextBase<'_, T>, text: &str) -> GqlResult<Json> {
         let may_see_pii = may_see_pii(ctx);
         let cell = if may_see_pii {
             &self.full

@@ -7,7 +7,7 @@ use crate::{
         connection::{Connection, Page, after_id},
         error::GqlResult,
         guard::RoleGuard,
-        types::{Event, EventFilter},
+        types::{Event, EventFilter, EventPage},
     },
     ids::{self, CursorKind},
     store,
@@ -37,7 +37,7 @@ impl EventsQuery {
         filter: Option<EventFilter>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> GqlResult<Connection<Event>> {
+    ) -> GqlResult<EventPage> {
         let page = Page::new(first)?;
         let before = after_id(CursorKind::Event, after.as_deref())?;
         let filter = filter.unwrap_or_default().into_store()?;
@@ -50,7 +50,7 @@ impl EventsQuery {
                 page.limit(),
             ))
             .await?;
-            return Ok(Connection::from_rows(rows, page, Event::with_account));
+            return Ok(Connection::from_rows(rows, page, Event::with_account).into());
         }
         let rows = store::timed(store::events::newest_first(
             db,
@@ -59,7 +59,7 @@ impl EventsQuery {
             page.limit(),
         ))
         .await?;
-        Ok(Connection::from_rows(rows, page, Event::from))
+        Ok(Connection::from_rows(rows, page, Event::from).into())
     }
 }
 

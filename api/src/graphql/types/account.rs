@@ -1,8 +1,8 @@
-use async_graphql::{Context, ID, Object};
+use async_graphql::{Context, ContextBase, ID, Object};
 use chrono::{DateTime, Utc};
 use entity::accounts;
 
-use super::{Event, NotificationConfig};
+use super::{Event, EventPage, NotificationConfig};
 use crate::{
     graphql::{
         connection::{Connection, Cursored, Page, after_id},
@@ -19,6 +19,16 @@ pub struct Account(pub accounts::Model);
 impl Cursored for Account {
     fn cursor(&self) -> String {
         ids::cursor(CursorKind::Account, &self.0.id)
+    }
+}
+
+impl Account {
+    /// `snapshot` of `account` as the request's caller may see it.
+    pub(super) fn snapshot_for<T>(
+        account: &accounts::Model,
+        ctx: &ContextBase<'_, T>,
+    ) -> GqlResult<Option<Json>> {
+        Json::for_caller_opt(ctx, account.snapshot.as_deref())
     }
 }
 
@@ -77,7 +87,7 @@ impl Account {
     /// The latest full account object, PII masked unless the caller has the
     /// `pii` role.
     async fn snapshot(&self, ctx: &Context<'_>) -> GqlResult<Option<Json>> {
-        Json::for_caller_opt(ctx, self.0.snapshot.as_deref())
+        Self::snapshot_for(&self.0, ctx)
     }
 
     /// This account's events, newest first.
@@ -87,7 +97,7 @@ impl Account {
         first: Option<i32>,
         after: Option<String>,
         types: Option<Vec<String>>,
-    ) -> GqlResult<Connection<Event>> {
+    ) -> GqlResult<EventPage> {
         let page = Page::new(first)?;
         let key = AccountEventsKey {
             account_id: self.0.id.clone(),
@@ -103,7 +113,7 @@ impl Account {
             .load_one(key)
             .await?
             .unwrap_or_default();
-        Ok(Connection::from_rows(rows, page, Event::from))
+        Ok(Connection::from_rows(rows, page, Event::from).into())
     }
 
     async fn notification_configs(&self, ctx: &Context<'_>) -> GqlResult<Vec<NotificationConfig>> {

@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use async_graphql::{Context, Enum, ID, InputObject, Object};
+use async_graphql::{Context, ContextBase, Enum, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
 use entity::{accounts, events, follow_ups};
 
@@ -64,6 +64,32 @@ impl Event {
     pub fn renderings(&self) -> &Renderings {
         &self.0.renderings
     }
+
+    /// `account` when no read is needed for it: the account read along
+    /// with the row, or none because the event names no Canopy account.
+    /// `Err` carries the id to load.
+    pub(super) fn account_at_hand(&self) -> Result<Option<&accounts::Model>, &str> {
+        let canopy = self.row().source == SourceKind::Canopy.as_str();
+        let Some(id) = self.row().account_id.as_deref().filter(|_| canopy) else {
+            return Ok(None);
+        };
+        match &self.0.account {
+            Some(account) => Ok(account.as_ref()),
+            None => Err(id),
+        }
+    }
+
+    /// `payload` as the request's caller may see it.
+    pub(super) fn payload_for<T>(&self, ctx: &ContextBase<'_, T>) -> GqlResult<Json> {
+        self.0.payload.for_caller(ctx, &self.row().payload)
+    }
+
+    /// `followUp` as the request's caller may see it.
+    pub(super) fn follow_up_for<T>(&self, ctx: &ContextBase<'_, T>) -> GqlResult<Option<Json>> {
+        let text = self.row().follow_up.as_deref();
+        text.map(|text| self.0.follow_up.for_caller(ctx, text))
+            .transpose()
+    }
 }
 
 impl Cursored for Event {
@@ -104,15 +130,13 @@ impl Event {
     /// a LoanPro loan or an Embedded Funding company is no Canopy account,
     /// whatever its id).
     async fn account(&self, ctx: &Context<'_>) -> GqlResult<Option<Account>> {
-        let canopy = self.row().source == SourceKind::Canopy.as_str();
-        let Some(id) = self.row().account_id.as_ref().filter(|_| canopy) else {
-            return Ok(None);
-        };
-        if let Some(account) = &self.0.account {
-            return Ok(account.clone().map(Account));
+        match self.account_at_hand() {
+            Ok(account) => Ok(account.cloned().map(Account)),
+            Err(id) => {
+                let loaders = ctx.data_unchecked::<Loaders>();
+                Ok(loaders.accounts.load_one(id.to_owned()).await?.map(Account))
+            }
         }
-        let loaders = ctx.data_unchecked::<Loaders>();
-        Ok(loaders.accounts.load_one(id.clone()).await?.map(Account))
     }
 
     /// From the payload when it has one.
@@ -128,7 +152,7 @@ impl Event {
     /// text). PII masked unless the caller has the `pii` role. `{}` once
     /// retention has purged it (`purgedAt` says when).
     async fn payload(&self, ctx: &Context<'_>) -> GqlResult<Json> {
-        self.0.payload.for_caller(ctx, &self.row().payload)
+        self.payload_for(ctx)
     }
 
     /// When retention (`EVENT_RETENTION_DAYS`) purged the payload; null
@@ -151,9 +175,7 @@ impl Event {
     /// Canopy's double-check); null until fetched. PII masked unless the
     /// caller has the `pii` role.
     async fn follow_up(&self, ctx: &Context<'_>) -> GqlResult<Option<Json>> {
-        let text = self.row().follow_up.as_deref();
-        text.map(|text| self.0.follow_up.for_caller(ctx, text))
-            .transpose()
+        self.follow_up_for(ctx)
     }
 
     /// Where the follow-up this event owes stands; null when it owes none.

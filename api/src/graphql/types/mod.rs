@@ -4,6 +4,7 @@ mod account;
 mod admin;
 mod company;
 mod event;
+mod event_page;
 mod notification_config;
 
 use async_graphql::Enum;
@@ -12,6 +13,7 @@ pub use account::Account;
 pub use admin::{AuditEntry, RejectedDelivery};
 pub use company::{Company, CompanyRecord};
 pub use event::{Event, EventFilter};
+pub use event_page::EventPage;
 pub use notification_config::{NotificationConfig, NotificationType, PeriodicInterval};
 
 use super::error::{GqlError, GqlResult};

@@ -1,6 +1,12 @@
 //! Depth, size and cost limits, checked on the parsed document before it is
 //! validated or run, so a refused query never reaches the store.
-use std::collections::HashMap;
+use std::{
+    collections::HashMap,
+    num::NonZeroUsize,
+    sync::{Arc, Mutex},
+};
+
+use lru::LruCache;
 
 use async_graphql::{
     Name, OutputType, Positioned, Request, ServerError, ServerResult, SubscriptionType, Value,
@@ -47,9 +53,21 @@ const LIST_BOUNDS: &[(&str, u64)] = &[
     ("NotificationConfig", 4),
 ];
 
+/// Query texts whose parsed documents are kept, and the longest kept.
+/// Dashboards send the same few queries again and again, and parsing one
+/// (async-graphql's parser is pest's) was a tenth of the CPU of a page of
+/// events (`bench/RESULTS.md`). At most about 64 × 8 KiB of text and what
+/// it parses into.
+const PARSED_KEPT: NonZeroUsize = NonZeroUsize::new(64).expect("not zero");
+const PARSED_KEPT_BYTES: usize = 8 * 1024;
+
 /// Checks requests against the limits, on the schema's types.
 pub struct QueryLimits {
     registry: Registry,
+    /// Documents parsed lately (and compacted), by query text. Only the
+    /// parse is kept: the limits depend on the variables and the operation,
+    /// and are checked on every request.
+    parsed: Mutex<LruCache<String, Arc<ExecutableDocument>>>,
 }
 
 impl QueryLimits {
@@ -69,13 +87,16 @@ impl QueryLimits {
         <Query as OutputType>::create_type_info(&mut registry);
         <Mutation as OutputType>::create_type_info(&mut registry);
         <Subscription as SubscriptionType>::create_type_info(&mut registry);
-        Self { registry }
+        Self {
+            registry,
+            parsed: Mutex::new(LruCache::new(PARSED_KEPT)),
+        }
     }
 
     /// Parses the request's query and refuses it when over the limits;
     /// async-graphql then runs the document parsed here, compacted.
     pub(super) fn prepare(&self, request: &mut Request) -> ServerResult<()> {
-        let mut doc = parse(&request.query)?;
+        let doc = self.parsed(&request.query)?;
         check(
             &doc,
             &self.registry,
@@ -83,9 +104,30 @@ impl QueryLimits {
             request.operation_name.as_deref(),
         )
         .map_err(GqlError::into_server_error)?;
-        super::compact::document(&mut doc);
-        request.set_parsed_query(doc);
+        request.set_parsed_query(ExecutableDocument::clone(&doc));
         Ok(())
+    }
+
+    /// `query` parsed and compacted: kept from an earlier request, or
+    /// parsed now (and kept, when it is short).
+    fn parsed(&self, query: &str) -> ServerResult<Arc<ExecutableDocument>> {
+        if let Some(doc) = self.kept().get(query) {
+            return Ok(doc.clone());
+        }
+        let mut doc = parse(query)?;
+        super::compact::document(&mut doc);
+        let doc = Arc::new(doc);
+        if query.len() <= PARSED_KEPT_BYTES {
+            self.kept().put(query.to_owned(), doc.clone());
+        }
+        Ok(doc)
+    }
+
+    fn kept(&self) -> std::sync::MutexGuard<'_, LruCache<String, Arc<ExecutableDocument>>> {
+        // Each change is one `get` or `put`: a panic cannot leave it half made.
+        self.parsed
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -651,6 +693,39 @@ mod tests {
         ));
         // An ordinary syntax error is the parser's.
         assert_eq!(code("{ a(").as_deref(), Some("PARSE"));
+    }
+
+    #[test]
+    fn a_kept_document_is_checked_again_with_each_requests_variables() {
+        let limits = QueryLimits::new();
+        let query = "query($m: Int) { events(first: 100) { edges { node { account {
+            events(first: $m) { edges { node { id } } } } } } } }";
+        let prepare = |m: i32| {
+            let mut request =
+                Request::new(query).variables(Variables::from_json(json!({ "m": m })));
+            limits.prepare(&mut request).map(|()| request)
+        };
+        let mut request = prepare(10).expect("100 + 100 + 100 × 10 nodes fit");
+        assert!(limits.kept().contains(query));
+        let refused = prepare(100).expect_err("100 × 100 nodes do not fit");
+        assert!(refused.message.contains("nodes"), "{}", refused.message);
+        assert!(prepare(10).is_ok());
+        // The document handed on is the one its text parses into.
+        let mut parsed = parse(query).unwrap();
+        super::super::compact::document(&mut parsed);
+        let handed = request.parsed_query().expect("set");
+        assert_eq!(format!("{handed:?}"), format!("{parsed:?}"));
+    }
+
+    #[test]
+    fn only_short_texts_are_kept() {
+        let limits = QueryLimits::new();
+        let long = format!("{{ __typename }}{}", " ".repeat(PARSED_KEPT_BYTES));
+        for query in ["{ __typename }", long.as_str()] {
+            limits.prepare(&mut Request::new(query)).unwrap();
+        }
+        assert!(limits.kept().contains("{ __typename }"));
+        assert_eq!(limits.kept().len(), 1);
     }
 
     #[test]

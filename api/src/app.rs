@@ -33,7 +33,7 @@ use crate::{
     retention,
     routes::{self, BodyBudget},
     series::Exporter,
-    state::AppState,
+    state::{AppState, Parts},
     store::{self, Pools, rejections::Recorder, writer::Writer},
 };
 
@@ -115,7 +115,7 @@ impl App {
             retention::spawn(pools.jobs.clone(), policy);
         }
         let shutdown = Shutdown::default();
-        let state = AppState {
+        let state = AppState::new(Parts {
             schema: graphql::build(
                 pools.reads.clone(),
                 feed.clone(),
@@ -137,7 +137,7 @@ impl App {
             body_budget: BodyBudget::default(),
             trusted_proxies: config.trusted_proxies.into(),
             metrics: Exporter::installed(),
-        };
+        });
         let router = routes::router(
             state,
             ingest::registry(&config.sources),

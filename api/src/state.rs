@@ -14,8 +14,27 @@ use crate::{
     store::{Pools, rejections::Recorder, writer::Writer},
 };
 
+/// Cheap to clone: axum clones the state for each extractor of each
+/// request, and cloning each of its parts was 2.5 % of ingest's CPU
+/// (`bench/RESULTS.md`, third session).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Parts>);
+
+impl AppState {
+    pub fn new(parts: Parts) -> Self {
+        Self(Arc::new(parts))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Parts;
+
+    fn deref(&self) -> &Parts {
+        &self.0
+    }
+}
+
+pub struct Parts {
     pub pools: Pools,
     pub writer: Writer,
     /// Refusal records, written off the delivery path.

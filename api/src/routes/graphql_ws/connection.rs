@@ -288,6 +288,12 @@ impl Connection {
                 .await;
             }
         }
+        // The write waits for the tasks already ready to run (webhook
+        // handlers, the writer) to have their turn: a batch wakes every
+        // socket with a matching subscription at once, and their writes
+        // ahead of a webhook's were most of its answer's p99 under fan-out
+        // (bench/RESULTS.md, fifth session).
+        tokio::task::yield_now().await;
         self.sink.flush().await.map_err(|_| Stop::Gone)
     }
 

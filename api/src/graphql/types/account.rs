@@ -1,4 +1,4 @@
-use async_graphql::{Context, ContextBase, ID, Object};
+use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 use entity::accounts;
 
@@ -19,16 +19,6 @@ pub struct Account(pub accounts::Model);
 impl Cursored for Account {
     fn cursor(&self) -> String {
         ids::cursor(CursorKind::Account, &self.0.id)
-    }
-}
-
-impl Account {
-    /// `snapshot` of `account` as the request's caller may see it.
-    pub(super) fn snapshot_for<T>(
-        account: &accounts::Model,
-        ctx: &ContextBase<'_, T>,
-    ) -> GqlResult<Option<Json>> {
-        Json::for_caller_opt(ctx, account.snapshot.as_deref())
     }
 }
 
@@ -87,7 +77,7 @@ impl Account {
     /// The latest full account object, PII masked unless the caller has the
     /// `pii` role.
     async fn snapshot(&self, ctx: &Context<'_>) -> GqlResult<Option<Json>> {
-        Self::snapshot_for(&self.0, ctx)
+        Json::for_caller_opt(ctx, self.0.snapshot.as_deref())
     }
 
     /// This account's events, newest first.
